@@ -1,0 +1,80 @@
+package websocket
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/echows/echows/websocket/wire"
+)
+
+// MemoryBroker is an in-process Broker: what one server publishes reaches
+// every other server subscribed to the same MemoryBroker in this process. It
+// is the default when no broker is configured, and lets an in-process
+// emitter reach the server. It is safe for concurrent use; the zero value is
+// not usable, call NewMemoryBroker.
+type MemoryBroker struct {
+	mu   sync.Mutex
+	subs map[*memorySubscription]struct{}
+}
+
+// NewMemoryBroker returns an empty in-process broker.
+func NewMemoryBroker() *MemoryBroker {
+	return &MemoryBroker{subs: make(map[*memorySubscription]struct{})}
+}
+
+// Publish calls every subscriber's handler with payload, synchronously, when
+// channel is one of the envelope channels.
+func (b *MemoryBroker) Publish(ctx context.Context, channel string, payload []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if channel != wire.ChannelBroadcast && !strings.HasPrefix(channel, wire.PrefixRoom) &&
+		!strings.HasPrefix(channel, wire.PrefixClient) && !strings.HasPrefix(channel, wire.PrefixUser) {
+		return nil
+	}
+	b.mu.Lock()
+	subs := make([]*memorySubscription, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	for _, s := range subs {
+		s.deliver(channel, payload)
+	}
+	return nil
+}
+
+// Subscribe registers handler; it is ready at once.
+func (b *MemoryBroker) Subscribe(_ context.Context, handler func(channel string, payload []byte)) (Subscription, error) {
+	s := &memorySubscription{broker: b, handler: handler}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	return s, nil
+}
+
+type memorySubscription struct {
+	broker  *MemoryBroker
+	mu      sync.Mutex // serialises handler calls, and Close against them
+	closed  bool
+	handler func(channel string, payload []byte)
+}
+
+func (s *memorySubscription) deliver(channel string, payload []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.handler(channel, payload)
+	}
+}
+
+func (s *memorySubscription) Close() error {
+	s.broker.mu.Lock()
+	delete(s.broker.subs, s)
+	s.broker.mu.Unlock()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return nil
+}

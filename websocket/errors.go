@@ -1,0 +1,53 @@
+package websocket
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Configuration errors, returned by New (and by Configure for the broker).
+// Each wraps ErrInvalidConfig, so errors.Is(err, ErrInvalidConfig) holds for
+// all of them.
+var (
+	// ErrInvalidConfig is wrapped by every error about a Config.
+	ErrInvalidConfig = errors.New("websocket: invalid config")
+	// ErrNoAuthenticate means Config.Authenticate is nil. Every server needs one.
+	ErrNoAuthenticate = fmt.Errorf("%w: no Authenticate hook (provide a websocket.AuthenticateFunc)", ErrInvalidConfig)
+	// ErrNoHandshake means RequireEncryption is set without a Handshake hook.
+	// Upstream starts anyway and closes every client with 4004; echows fails
+	// fast instead.
+	ErrNoHandshake = fmt.Errorf("%w: RequireEncryption without a Handshake hook", ErrInvalidConfig)
+)
+
+// Runtime errors.
+var (
+	// ErrClientNotFound means no client with that id is connected to this server.
+	ErrClientNotFound = errors.New("websocket: client not found")
+	// ErrServerClosed is returned by calls made after Shutdown began.
+	ErrServerClosed = errors.New("websocket: server closed")
+	// ErrAlreadyConfigured is returned by a second call to Configure.
+	ErrAlreadyConfigured = errors.New("websocket: already configured")
+	// ErrBrokerNotReady means the broker did not confirm its subscriptions
+	// within Config.ReadyTimeout.
+	ErrBrokerNotReady = errors.New("websocket: broker not ready")
+	// ErrPublish wraps a broker publish failure returned by Send and Emit.
+	// Local delivery has happened when it is returned.
+	ErrPublish = errors.New("websocket: publish")
+	// ErrEncode means data could not be encoded as JSON.
+	ErrEncode = errors.New("websocket: encode")
+	// ErrRejected is returned (wrapped) by an AuthenticateFunc to reject
+	// credentials: the client gets "Authentication failed". Any other error
+	// means the hook itself failed: the client gets "Authentication error".
+	ErrRejected = errors.New("websocket: credentials rejected")
+)
+
+// CloseError is a close code and reason, as sent in a close frame. It is how
+// the server says why a client was disconnected.
+type CloseError struct {
+	Code   int
+	Reason string
+}
+
+func (e *CloseError) Error() string {
+	return fmt.Sprintf("websocket: closed %d %s", e.Code, e.Reason)
+}

@@ -1,0 +1,72 @@
+package wire
+
+// System events. Any other event name is a custom event: from an
+// authenticated client it goes to the server's message hook.
+const (
+	// EventAuthenticate is sent by a client with its credentials.
+	EventAuthenticate = "authenticate"
+	// EventConnected is sent by the server when authentication succeeded.
+	EventConnected = "connected"
+	// EventDisconnect is reserved; a client-sent one is dropped.
+	EventDisconnect = "disconnect"
+	// EventJoin is sent by a client to join rooms: data {rooms: string[]}.
+	EventJoin = "join"
+	// EventLeave is sent by a client to leave rooms: data {rooms: string[]}.
+	EventLeave = "leave"
+	// EventError is sent by the server: data {message: string}.
+	EventError = "error"
+	// EventHeartbeat is sent by a client to refresh its last activity.
+	EventHeartbeat = "heartbeat"
+	// EventEncrypted wraps an encrypted payload, in either direction.
+	EventEncrypted = "encrypted"
+)
+
+// IsSystemEvent reports whether event is one of the reserved system events.
+func IsSystemEvent(event string) bool {
+	switch event {
+	case EventAuthenticate, EventConnected, EventDisconnect, EventJoin,
+		EventLeave, EventError, EventHeartbeat, EventEncrypted:
+		return true
+	}
+	return false
+}
+
+// Error texts the server sends in the data.message of an error event.
+const (
+	ErrTextInvalidFormat    = "Invalid message format"
+	ErrTextNotAuthenticated = "Not authenticated"
+	ErrTextAlreadyAuthed    = "Already authenticated"
+	ErrTextAuthFailed       = "Authentication failed"
+	ErrTextAuthError        = "Authentication error"
+	ErrTextHandshakeFailed  = "Encryption handshake failed"
+)
+
+// Close codes and the reasons sent with them.
+const (
+	CloseGoingAway      = 1001 // server shutting down
+	CloseInvalidPayload = 1007 // a text frame that is not valid UTF-8
+	CloseMessageTooBig  = 1009 // a frame larger than MaxPayloadLength
+	CloseAuthTimeout    = 4001
+	CloseHeartbeat      = 4002
+	CloseAuthFailed     = 4003
+	CloseEncryptionReq  = 4004
+)
+
+// Close reasons, exactly as upstream sends them.
+const (
+	ReasonShuttingDown  = "Server shutting down"
+	ReasonAuthTimeout   = "Authentication timeout"
+	ReasonHeartbeat     = "Heartbeat timeout"
+	ReasonAuthFailed    = "Authentication failed"
+	ReasonEncryptionReq = "Encryption required"
+	ReasonInvalidUTF8   = "Invalid UTF-8"
+	ReasonMessageTooBig = "Message too big"
+	ReasonBackpressure  = "Backpressure limit exceeded"
+)
+
+// Default room names every authenticated client joins unless configured
+// otherwise.
+const (
+	RoomDefault      = "ws-default"
+	RoomNotification = "ws-notification"
+)

@@ -1,0 +1,98 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Message is one client frame: {"event": string, "data": any, "id"?: string}.
+type Message struct {
+	Event string          `json:"event"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	ID    string          `json:"id,omitempty"`
+}
+
+// Errors of the decoders. Test them with errors.Is.
+var (
+	// ErrMalformed means the bytes are not JSON, or a field has the wrong type.
+	ErrMalformed = errors.New("wire: malformed message")
+	// ErrNoEvent means the frame is a JSON object without an event.
+	ErrNoEvent = errors.New("wire: message has no event")
+)
+
+// DecodeMessage parses one client frame. A frame that is not a JSON object, or
+// whose event or id is not a string, fails with ErrMalformed; one with an
+// empty or missing event fails with ErrNoEvent. The returned Data does not
+// alias b.
+func DecodeMessage(b []byte) (Message, error) {
+	var m Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if m.Event == "" {
+		return Message{}, ErrNoEvent
+	}
+	return m, nil
+}
+
+// RoomsPayload is the data of a join or leave event.
+type RoomsPayload struct {
+	Rooms []json.RawMessage `json:"rooms"`
+}
+
+// DecodeRooms parses the data of a join or leave event and returns the
+// entries of its rooms array that are strings, in order; entries of other
+// types are skipped. Data that is not an object with a rooms array fails with
+// ErrMalformed.
+func DecodeRooms(data json.RawMessage) ([]string, error) {
+	var p RoomsPayload
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("%w: rooms: %v", ErrMalformed, err)
+	}
+	if p.Rooms == nil {
+		return nil, fmt.Errorf("%w: rooms: missing", ErrMalformed)
+	}
+	rooms := make([]string, 0, len(p.Rooms))
+	for _, raw := range p.Rooms {
+		var s string
+		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+			continue
+		}
+		rooms = append(rooms, s)
+	}
+	return rooms, nil
+}
+
+// AppendMessage appends the JSON frame {"event":event,"data":data} to dst.
+// data must be valid JSON; nil data is omitted, as upstream omits undefined.
+func AppendMessage(dst []byte, event string, data json.RawMessage) []byte {
+	dst = append(dst, `{"event":`...)
+	dst = AppendString(dst, event)
+	if data != nil {
+		dst = append(dst, `,"data":`...)
+		dst = append(dst, data...)
+	}
+	return append(dst, '}')
+}
+
+// AppendString appends s to dst as a JSON string, escaped as encoding/json
+// escapes it.
+func AppendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
+			b, _ := json.Marshal(s) // a string always marshals
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// ErrorData returns the data of an error event: {"message": text}.
+func ErrorData(text string) json.RawMessage {
+	return append(AppendString([]byte(`{"message":`), text), '}')
+}
