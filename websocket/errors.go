@@ -51,3 +51,14 @@ type CloseError struct {
 func (e *CloseError) Error() string {
 	return fmt.Sprintf("websocket: closed %d %s", e.Code, e.Reason)
 }
+
+// ErrHookPanic is logged (wrapped) when a hook panics; the panic is
+// recovered and treated as the hook's error.
+var ErrHookPanic = errors.New("websocket: hook panicked")
+
+// ErrInvalidRoom means a room name is empty, too long or reserved ("ws:").
+var ErrInvalidRoom = errors.New("websocket: invalid room name")
+
+// ErrInvalidTarget means a client, user or room target has an empty id, or
+// the target type is unknown.
+var ErrInvalidTarget = errors.New("websocket: invalid target")

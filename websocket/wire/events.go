@@ -46,6 +46,7 @@ const (
 	CloseGoingAway      = 1001 // server shutting down
 	CloseInvalidPayload = 1007 // a text frame that is not valid UTF-8
 	CloseMessageTooBig  = 1009 // a frame larger than MaxPayloadLength
+	CloseTryAgainLater  = 1013 // backpressured, with CloseOnBackpressureLimit
 	CloseAuthTimeout    = 4001
 	CloseHeartbeat      = 4002
 	CloseAuthFailed     = 4003

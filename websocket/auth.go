@@ -1,0 +1,118 @@
+package websocket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/echows/echows/websocket/wire"
+)
+
+// startAuthentication handles an authenticate event: only from an
+// unauthorized client; the hook runs on its own goroutine within a window
+// of 3 × AuthTimeout.
+func (c *Client) startAuthentication(data json.RawMessage) {
+	if !c.state.CompareAndSwap(int32(StateUnauthorized), int32(StateAuthenticating)) {
+		c.sendError(wire.ErrTextAlreadyAuthed)
+		return
+	}
+	window := 3 * c.server.cfg.AuthTimeout
+	c.resetAuthTimer(window)
+	c.mu.Lock()
+	header := c.header
+	c.mu.Unlock()
+	c.server.wg.Add(1) // the read loop holds a count, so this never races Wait
+	go c.server.authenticate(c, AuthRequest{ClientID: c.id, RemoteAddr: c.remoteAddr, Header: header, Data: data}, window)
+}
+
+// authenticate runs the Authenticate (and Handshake) hooks and, on success,
+// indexes the client, sends connected and runs OnConnected.
+func (s *Server) authenticate(c *Client, req AuthRequest, window time.Duration) {
+	defer s.wg.Done()
+	ctx, cancel := context.WithTimeout(c.ctx, window)
+	defer cancel()
+
+	var id *Identity
+	err := s.runHook("Authenticate", c, func() (err error) {
+		id, err = s.cfg.Authenticate(ctx, req)
+		return err
+	})
+	if ctx.Err() != nil {
+		return // the client left, or the window closed it with 4001
+	}
+	switch {
+	case err != nil && !errors.Is(err, ErrRejected):
+		c.failAuth(wire.ErrTextAuthError, wire.CloseAuthFailed, wire.ReasonAuthFailed)
+		return
+	case err != nil || id == nil:
+		c.failAuth(wire.ErrTextAuthFailed, wire.CloseAuthFailed, wire.ReasonAuthFailed)
+		return
+	}
+
+	ident := &identity{userID: id.UserID, metadata: id.Metadata}
+	if s.cfg.RequireEncryption {
+		var hs *HandshakeResult
+		err := s.runHook("Handshake", c, func() (err error) {
+			hs, err = s.cfg.Handshake(ctx, HandshakeRequest{ClientID: c.id, UserID: id.UserID, Data: req.Data})
+			return err
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil || hs == nil {
+			c.failAuth(wire.ErrTextHandshakeFailed, wire.CloseEncryptionReq, wire.ReasonEncryptionReq)
+			return
+		}
+		ident.serverPublicKey, ident.salt = hs.ServerPublicKey, hs.Salt
+	}
+
+	c.ident.Store(ident)
+	if s.cfg.RequireEncryption {
+		c.encrypted.Store(true)
+	}
+	if !c.state.CompareAndSwap(int32(StateAuthenticating), int32(StateAuthenticated)) {
+		return // closed meanwhile
+	}
+	c.stopAuthTimer()
+	// connected goes first in the queue, before any room message can, and
+	// never through the transformer: it carries the key material.
+	c.out.push(c, item{frame: connectedFrame(c, ident)})
+	rooms := make([]string, 0, 1+len(s.cfg.DefaultRooms))
+	rooms = append(append(rooms, c.id), s.cfg.DefaultRooms...)
+	s.index.authenticate(c, id.UserID, rooms)
+
+	if h := s.cfg.OnConnected; h != nil {
+		s.runHook("OnConnected", c, func() error { return h(c.ctx, c) })
+	}
+}
+
+// failAuth tells the client why and closes it.
+func (c *Client) failAuth(text string, code int, reason string) {
+	c.sendError(text)
+	c.closeWith(code, reason)
+}
+
+// connectedData is the data of the connected event. UserID is omitted when
+// empty, as upstream omits an undefined userId.
+type connectedData struct {
+	ID              string `json:"id"`
+	UserID          string `json:"userId,omitempty"`
+	Time            string `json:"time"`
+	ServerPublicKey string `json:"serverPublicKey,omitempty"`
+	Salt            string `json:"salt,omitempty"`
+}
+
+// isoMillis is JavaScript's Date.toISOString layout.
+const isoMillis = "2006-01-02T15:04:05.000Z"
+
+func connectedFrame(c *Client, id *identity) []byte {
+	data, _ := json.Marshal(connectedData{ // strings always marshal
+		ID:              c.id,
+		UserID:          id.userID,
+		Time:            time.Now().UTC().Format(isoMillis),
+		ServerPublicKey: id.serverPublicKey,
+		Salt:            id.salt,
+	})
+	return messageFrame(wire.EventConnected, data)
+}

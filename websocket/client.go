@@ -1,0 +1,199 @@
+package websocket
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gws "github.com/gorilla/websocket"
+
+	"github.com/echows/echows/websocket/wire"
+)
+
+// State is where a client is in its lifecycle.
+type State int32
+
+// Client states, in lifecycle order.
+const (
+	StateUnauthorized State = iota + 1
+	StateAuthenticating
+	StateAuthenticated
+	StateDisconnected
+)
+
+// String returns the upstream name of the state ("unauthorized", ...).
+func (s State) String() string {
+	switch s {
+	case StateUnauthorized:
+		return "unauthorized"
+	case StateAuthenticating:
+		return "authenticating"
+	case StateAuthenticated:
+		return "authenticated"
+	case StateDisconnected:
+		return "disconnected"
+	}
+	return "unknown"
+}
+
+// Client is one WebSocket connection. Its methods are safe for concurrent
+// use; the values they return are snapshots.
+type Client struct {
+	id          string
+	remoteAddr  string
+	server      *Server
+	conn        *gws.Conn
+	raw         net.Conn // the hijacked connection; only the writer writes to it
+	ctx         context.Context
+	cancel      context.CancelFunc
+	connectedAt time.Time
+
+	lastActivity atomic.Int64 // unix nanoseconds
+	state        atomic.Int32
+	encrypted    atomic.Bool
+	ident        atomic.Pointer[identity]
+
+	mu        sync.Mutex // guards authTimer and header
+	authTimer *time.Timer
+	header    http.Header // the upgrade request's, until authentication ends
+
+	// userID is the user index key, guarded by the server's index lock.
+	userID string
+	// rooms is guarded by the server's index lock.
+	rooms map[string]struct{}
+
+	out queue
+}
+
+// identity is what authentication established; set once.
+type identity struct {
+	userID          string
+	metadata        any
+	serverPublicKey string
+	salt            string
+}
+
+// ID returns the client's id, a UUID assigned on upgrade.
+func (c *Client) ID() string { return c.id }
+
+// UserID returns the user id authentication gave the client, or "".
+func (c *Client) UserID() string {
+	if p := c.ident.Load(); p != nil {
+		return p.userID
+	}
+	return ""
+}
+
+// Metadata returns the metadata authentication gave the client, or nil.
+func (c *Client) Metadata() any {
+	if p := c.ident.Load(); p != nil {
+		return p.metadata
+	}
+	return nil
+}
+
+// MetadataAs returns c's metadata as an M, and whether it is one.
+func MetadataAs[M any](c *Client) (M, bool) {
+	m, ok := c.Metadata().(M)
+	return m, ok
+}
+
+// ServerPublicKey and Salt return the handshake's key material, or "".
+func (c *Client) ServerPublicKey() string {
+	if p := c.ident.Load(); p != nil {
+		return p.serverPublicKey
+	}
+	return ""
+}
+
+// Salt returns the salt from the encryption handshake, or "".
+func (c *Client) Salt() string {
+	if p := c.ident.Load(); p != nil {
+		return p.salt
+	}
+	return ""
+}
+
+// State returns the client's lifecycle state.
+func (c *Client) State() State { return State(c.state.Load()) }
+
+// Encrypted reports whether messages to the client go through the
+// OutboundTransformer.
+func (c *Client) Encrypted() bool { return c.encrypted.Load() }
+
+// Backpressured reports whether the client's outbound queue is over the
+// BackpressureLimit (messages to it are being dropped).
+func (c *Client) Backpressured() bool {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	return c.out.backpressured
+}
+
+// Dropped returns how many messages to the client were dropped for
+// backpressure.
+func (c *Client) Dropped() uint64 {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	return c.out.dropped
+}
+
+// Rooms returns the rooms the client is in.
+func (c *Client) Rooms() []string { return c.server.index.roomsOf(c) }
+
+// RemoteAddr returns the peer's network address.
+func (c *Client) RemoteAddr() string { return c.remoteAddr }
+
+// ConnectedAt returns when the connection was upgraded.
+func (c *Client) ConnectedAt() time.Time { return c.connectedAt }
+
+// LastActivity returns when the client last sent a message.
+func (c *Client) LastActivity() time.Time { return time.Unix(0, c.lastActivity.Load()) }
+
+// Close closes the connection with a close frame carrying code and reason.
+// It returns at once; the client's disconnect runs on its own goroutines.
+func (c *Client) Close(code int, reason string) { c.closeWith(code, reason) }
+
+func (c *Client) touch() { c.lastActivity.Store(time.Now().UnixNano()) }
+
+// closeWith queues a close frame (after what is already queued) and gives
+// the peer closeGrace to answer before the connection is dropped.
+func (c *Client) closeWith(code int, reason string) {
+	if c.out.pushClose(c, closeFrame(code, reason)) {
+		c.server.log.Debug("websocket: closing client", "client", c.id, "code", code, "reason", reason)
+	}
+}
+
+// sendError sends an error event with text.
+func (c *Client) sendError(text string) {
+	c.deliver(newOutbound(wire.EventError, wire.ErrorData(text), nil))
+}
+
+// stopAuthTimer stops the auth timer, if any, and forgets the header.
+func (c *Client) stopAuthTimer() {
+	c.mu.Lock()
+	if c.authTimer != nil {
+		c.authTimer.Stop()
+		c.authTimer = nil
+	}
+	c.header = nil
+	c.mu.Unlock()
+}
+
+// resetAuthTimer replaces the auth timer by one that closes the client with
+// 4001 after d unless it authenticated by then.
+func (c *Client) resetAuthTimer(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.authTimer != nil {
+		c.authTimer.Stop()
+	}
+	c.authTimer = time.AfterFunc(d, func() {
+		if st := c.State(); st == StateUnauthorized || st == StateAuthenticating {
+			c.closeWith(wire.CloseAuthTimeout, wire.ReasonAuthTimeout)
+			c.cancel() // ends a hook still running for this auth window
+		}
+	})
+}

@@ -1,0 +1,241 @@
+package websocket
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/echows/echows/websocket/wire"
+)
+
+// encode turns data into JSON once per message. A json.RawMessage is taken
+// as it is after a validity check.
+func encode(data any) (json.RawMessage, error) {
+	if raw, ok := data.(json.RawMessage); ok {
+		if !json.Valid(raw) {
+			return nil, fmt.Errorf("%w: invalid json.RawMessage", ErrEncode)
+		}
+		return raw, nil
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEncode, err)
+	}
+	return b, nil
+}
+
+// newMessage builds the outbound message for a fan-out.
+func (s *Server) newMessage(event string, data json.RawMessage) *outbound {
+	var sem chan struct{}
+	if s.cfg.TransformOutbound != nil {
+		sem = make(chan struct{}, s.cfg.EncryptedBatchLimit)
+	}
+	return newOutbound(event, data, sem)
+}
+
+// SendToClient sends event to one client of this instance. It fails with
+// ErrClientNotFound when the client is not here.
+func (s *Server) SendToClient(clientID, event string, data any) error {
+	raw, err := encode(data)
+	if err != nil {
+		return fmt.Errorf("send to client %q: %w", clientID, err)
+	}
+	if !s.toClient(clientID, event, raw) {
+		return fmt.Errorf("send to client %q: %w", clientID, ErrClientNotFound)
+	}
+	return nil
+}
+
+// SendToUser sends event to every client of a user on this instance.
+func (s *Server) SendToUser(userID, event string, data any) error {
+	raw, err := encode(data)
+	if err != nil {
+		return fmt.Errorf("send to user %q: %w", userID, err)
+	}
+	s.toUser(userID, event, raw)
+	return nil
+}
+
+// SendToRoom sends event to every client in room on this instance, except
+// the excluded client ids. The message is encoded once for all of them.
+func (s *Server) SendToRoom(room, event string, data any, exclude ...string) error {
+	raw, err := encode(data)
+	if err != nil {
+		return fmt.Errorf("send to room %q: %w", room, err)
+	}
+	s.toRoom(room, event, raw, exclude)
+	return nil
+}
+
+// Broadcast sends event to every authenticated client on this instance,
+// except the excluded client ids.
+func (s *Server) Broadcast(event string, data any, exclude ...string) error {
+	raw, err := encode(data)
+	if err != nil {
+		return fmt.Errorf("broadcast: %w", err)
+	}
+	s.toAll(event, raw, exclude)
+	return nil
+}
+
+func (s *Server) toClient(clientID, event string, data json.RawMessage) bool {
+	c := s.index.get(clientID)
+	if c == nil {
+		return false
+	}
+	c.deliver(s.newMessage(event, data))
+	return true
+}
+
+func (s *Server) toUser(userID, event string, data json.RawMessage) {
+	o := s.newMessage(event, data)
+	s.index.each(func(x *index) map[*Client]struct{} { return x.users[userID] }, func(c *Client) {
+		c.deliver(o)
+	})
+}
+
+func (s *Server) toRoom(room, event string, data json.RawMessage, exclude []string) {
+	o := s.newMessage(event, data)
+	s.index.each(func(x *index) map[*Client]struct{} { return x.rooms[room] }, func(c *Client) {
+		if !contains(exclude, c.id) {
+			c.deliver(o)
+		}
+	})
+}
+
+func (s *Server) toAll(event string, data json.RawMessage, exclude []string) {
+	o := s.newMessage(event, data)
+	s.index.each(func(x *index) map[*Client]struct{} { return x.authed }, func(c *Client) {
+		if !contains(exclude, c.id) {
+			c.deliver(o)
+		}
+	})
+}
+
+// Target names who a message is for, on every instance: see ToClient,
+// ToUser, ToRoom and ToAll.
+type Target struct {
+	Type    wire.Type
+	ID      string
+	Exclude []string
+}
+
+// ToClient targets one client, wherever it is connected.
+func ToClient(clientID string) Target { return Target{Type: wire.TypeClient, ID: clientID} }
+
+// ToUser targets every client of a user, on every instance.
+func ToUser(userID string) Target { return Target{Type: wire.TypeUser, ID: userID} }
+
+// ToRoom targets every member of a room, on every instance, except the
+// excluded client ids.
+func ToRoom(room string, exclude ...string) Target {
+	return Target{Type: wire.TypeRoom, ID: room, Exclude: exclude}
+}
+
+// ToAll targets every authenticated client, on every instance, except the
+// excluded client ids.
+func ToAll(exclude ...string) Target { return Target{Type: wire.TypeBroadcast, Exclude: exclude} }
+
+// Emit delivers event to target on this instance and publishes it to the
+// broker for every other instance. Local delivery happens even when the
+// publish fails; the error then wraps ErrPublish.
+func (s *Server) Emit(ctx context.Context, target Target, event string, data any) error {
+	if !target.Type.Valid() || (target.Type != wire.TypeBroadcast && target.ID == "") {
+		return fmt.Errorf("emit %s %q: %w", target.Type, target.ID, ErrInvalidTarget)
+	}
+	raw, err := encode(data)
+	if err != nil {
+		return fmt.Errorf("emit %s %q: %w", target.Type, target.ID, err)
+	}
+	env := wire.Envelope{ServerID: s.id, Type: target.Type, Target: target.ID, Event: event, Data: raw, Exclude: target.Exclude}
+	s.dispatch(env)
+	return s.publish(ctx, env)
+}
+
+// Send delivers like upstream's send: with no destination it broadcasts; a
+// destination that is a client of this instance gets a client message; one
+// that is a room here gets a room message; anything else is published as a
+// room for the other instances (every client is in the room of its own id,
+// so a client elsewhere is reached too). Local delivery happens even when
+// the publish fails; the error then wraps ErrPublish.
+func (s *Server) Send(ctx context.Context, destination, event string, data any) error {
+	switch {
+	case destination == "":
+		return s.Emit(ctx, ToAll(), event, data)
+	case s.index.get(destination) != nil:
+		return s.Emit(ctx, ToClient(destination), event, data)
+	case s.index.hasRoom(destination):
+		return s.Emit(ctx, ToRoom(destination), event, data)
+	}
+	raw, err := encode(data)
+	if err != nil {
+		return fmt.Errorf("send %q: %w", destination, err)
+	}
+	return s.publish(ctx, wire.Envelope{ServerID: s.id, Type: wire.TypeRoom, Target: destination, Event: event, Data: raw})
+}
+
+// dispatch delivers an envelope to this instance's clients.
+func (s *Server) dispatch(env wire.Envelope) {
+	switch env.Type {
+	case wire.TypeClient:
+		s.toClient(env.Target, env.Event, env.Data)
+	case wire.TypeUser:
+		s.toUser(env.Target, env.Event, env.Data)
+	case wire.TypeRoom:
+		s.toRoom(env.Target, env.Event, env.Data, env.Exclude)
+	case wire.TypeBroadcast:
+		s.toAll(env.Event, env.Data, env.Exclude)
+	}
+}
+
+func (s *Server) publish(ctx context.Context, env wire.Envelope) error {
+	payload, err := env.Encode()
+	if err == nil {
+		err = s.broker.Publish(ctx, env.Channel(), payload)
+	}
+	if err != nil {
+		s.publishErrors.Add(1)
+		return fmt.Errorf("%w %s %q: %w", ErrPublish, env.Type, env.Target, err)
+	}
+	s.published.Add(1)
+	return nil
+}
+
+// receive handles a payload from the broker: other instances' envelopes are
+// delivered locally; this server's own are skipped; malformed ones are
+// logged and skipped.
+func (s *Server) receive(channel string, payload []byte) {
+	env, err := wire.DecodeEnvelope(payload)
+	if err != nil {
+		s.malformed.Add(1)
+		s.log.Warn("websocket: malformed envelope skipped", "channel", channel, "err", err)
+		return
+	}
+	if env.ServerID == s.id {
+		return
+	}
+	s.received.Add(1)
+	s.dispatch(env)
+}
+
+// EnableClientEncryption marks a client of this instance encrypted: from now
+// on every message to it goes through the OutboundTransformer. It cannot be
+// undone for the life of the connection.
+func (s *Server) EnableClientEncryption(clientID string) error {
+	c := s.index.get(clientID)
+	if c == nil {
+		return fmt.Errorf("enable encryption for %q: %w", clientID, ErrClientNotFound)
+	}
+	c.encrypted.Store(true)
+	return nil
+}
+
+// Disconnect closes a client of this instance with code and reason.
+func (s *Server) Disconnect(clientID string, code int, reason string) error {
+	c := s.index.get(clientID)
+	if c == nil {
+		return fmt.Errorf("disconnect %q: %w", clientID, ErrClientNotFound)
+	}
+	c.closeWith(code, reason)
+	return nil
+}

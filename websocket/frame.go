@@ -1,0 +1,73 @@
+package websocket
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"unicode/utf8"
+
+	"github.com/echows/echows/websocket/wire"
+)
+
+// WebSocket opcodes (RFC 6455 §5.2) of the frames the server writes itself.
+const (
+	opText  = 0x1
+	opClose = 0x8
+	opPing  = 0x9
+	opPong  = 0xA
+	finBit  = 0x80
+	// maxHeader is the largest header of an unmasked server frame.
+	maxHeader = 10
+)
+
+// pingFrame is an empty ping, shared by every client.
+var pingFrame = []byte{finBit | opPing, 0}
+
+// putHeader writes the header of an unmasked final frame of opcode op and
+// payload length n so that it ends at buf[maxHeader], and returns where it
+// starts.
+func putHeader(buf []byte, op byte, n int) int {
+	switch {
+	case n <= 125:
+		buf[maxHeader-2] = finBit | op
+		buf[maxHeader-1] = byte(n)
+		return maxHeader - 2
+	case n <= 0xFFFF:
+		buf[maxHeader-4] = finBit | op
+		buf[maxHeader-3] = 126
+		binary.BigEndian.PutUint16(buf[maxHeader-2:], uint16(n))
+		return maxHeader - 4
+	default:
+		buf[0] = finBit | op
+		buf[1] = 127
+		binary.BigEndian.PutUint64(buf[2:], uint64(n))
+		return 0
+	}
+}
+
+// messageFrame encodes {"event":event,"data":data} as one text frame, with a
+// single allocation. The result is immutable and shared by every recipient.
+func messageFrame(event string, data json.RawMessage) []byte {
+	buf := make([]byte, maxHeader, maxHeader+len(`{"event":"","data":}`)+len(event)+len(data)+8)
+	buf = wire.AppendMessage(buf, event, data)
+	start := putHeader(buf, opText, len(buf)-maxHeader)
+	return buf[start:]
+}
+
+// closeFrame encodes a close frame with code and reason. The reason is cut
+// to fit the 125-byte control frame limit.
+func closeFrame(code int, reason string) []byte {
+	if len(reason) > 123 {
+		reason = reason[:123]
+		for !utf8.ValidString(reason) {
+			reason = reason[:len(reason)-1]
+		}
+	}
+	b := make([]byte, 4, 4+len(reason))
+	b[0] = finBit | opClose
+	b[1] = byte(2 + len(reason))
+	binary.BigEndian.PutUint16(b[2:], uint16(code))
+	return append(b, reason...)
+}
+
+// frameOpcode returns the opcode of a frame the server wrote.
+func frameOpcode(frame []byte) byte { return frame[0] & 0x0F }

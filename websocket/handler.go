@@ -1,0 +1,152 @@
+package websocket
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	gws "github.com/gorilla/websocket"
+)
+
+// readBufferSize is gorilla's read buffer per connection: small, because
+// idle connections dominate memory; messages larger than it are read in
+// several steps.
+const readBufferSize = 512
+
+// ServeHTTP upgrades the request to a WebSocket connection and returns as
+// soon as the client is registered: the connection is served by its own
+// goroutines, so net/http's per-request objects are freed at once.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1) // for the read loop, or undone below
+	s.mu.Unlock()
+
+	hw := &hijackWriter{ResponseWriter: w}
+	conn, err := s.upgrader.Upgrade(hw, r, nil)
+	if err != nil {
+		s.wg.Done()
+		s.log.Debug("websocket: upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	now := time.Now()
+	c := &Client{
+		id:          uuid.NewString(),
+		remoteAddr:  r.RemoteAddr,
+		server:      s,
+		conn:        conn,
+		raw:         hw.conn.Conn,
+		connectedAt: now,
+		header:      r.Header,
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.state.Store(int32(StateUnauthorized))
+	c.lastActivity.Store(now.UnixNano())
+	hw.conn.client.Store(c)
+
+	conn.SetReadLimit(s.cfg.MaxPayloadLength)
+	conn.SetPongHandler(func(string) error { c.pinged(); return nil })
+	conn.SetPingHandler(func(data string) error {
+		c.pinged()
+		return conn.WriteControl(gws.PongMessage, []byte(data), time.Time{})
+	})
+	s.index.add(c)
+	c.resetAuthTimer(s.cfg.AuthTimeout)
+	c.pinged()
+	go c.readLoop()
+}
+
+// pinged extends the transport deadline: the peer is alive.
+func (c *Client) pinged() {
+	if !c.server.cfg.DisablePings {
+		c.out.extendRead(c, c.server.cfg.IdleTimeout)
+	}
+}
+
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	for _, allowed := range s.cfg.AllowedOrigins {
+		if allowed == "*" || strings.EqualFold(allowed, origin) {
+			return true
+		}
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+func upgradeError(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+	http.Error(w, reason.Error(), status)
+}
+
+// hijackWriter hands gorilla a connection whose writes go through the
+// client's writer, so the one writer goroutine is the only one writing to
+// the socket, for gorilla's own control frames too (pong, the close reply,
+// 1009 on an oversized frame).
+type hijackWriter struct {
+	http.ResponseWriter
+	conn *queuedConn
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.conn = &queuedConn{Conn: nc}
+	return w.conn, brw, nil
+}
+
+func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// queuedConn is the net.Conn gorilla sees. Until the client is attached
+// (the upgrade response) writes go straight to the socket; after, each
+// write is one whole control frame, queued on the client's writer.
+type queuedConn struct {
+	net.Conn
+	client atomic.Pointer[Client]
+}
+
+func (q *queuedConn) Write(p []byte) (int, error) {
+	c := q.client.Load()
+	if c == nil {
+		return q.Conn.Write(p)
+	}
+	if !c.out.pushControl(c, append([]byte(nil), p...)) {
+		return 0, net.ErrClosed
+	}
+	return len(p), nil
+}
+
+func (q *queuedConn) SetWriteDeadline(t time.Time) error {
+	if q.client.Load() != nil {
+		return nil // the writer sets its own
+	}
+	return q.Conn.SetWriteDeadline(t)
+}
+
+func (q *queuedConn) SetDeadline(t time.Time) error {
+	if q.client.Load() != nil {
+		return q.Conn.SetReadDeadline(t)
+	}
+	return q.Conn.SetDeadline(t)
+}
+
+// unusedWritePool keeps gorilla from allocating a write buffer per
+// connection: the server never writes through gorilla's writer.
+type unusedWritePool struct{}
+
+func (unusedWritePool) Get() any  { return nil }
+func (unusedWritePool) Put(any)   {}

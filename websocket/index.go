@@ -1,0 +1,175 @@
+package websocket
+
+import "sync"
+
+// index is the registry of this server's clients: by id, by user, by room,
+// and the set of authenticated clients (the broadcast audience). One lock
+// guards it and every client's room set. Nothing under the lock does I/O or
+// calls a hook; enqueueing a frame on a client's queue is the most it does.
+type index struct {
+	mu      sync.RWMutex
+	clients map[string]*Client
+	users   map[string]map[*Client]struct{}
+	rooms   map[string]map[*Client]struct{}
+	authed  map[*Client]struct{}
+}
+
+func newIndex() *index {
+	return &index{
+		clients: make(map[string]*Client),
+		users:   make(map[string]map[*Client]struct{}),
+		rooms:   make(map[string]map[*Client]struct{}),
+		authed:  make(map[*Client]struct{}),
+	}
+}
+
+func (x *index) add(c *Client) {
+	x.mu.Lock()
+	x.clients[c.id] = c
+	x.mu.Unlock()
+}
+
+func (x *index) get(id string) *Client {
+	x.mu.RLock()
+	c := x.clients[id]
+	x.mu.RUnlock()
+	return c
+}
+
+// authenticate indexes c by user, marks it authenticated and joins rooms.
+func (x *index) authenticate(c *Client, userID string, rooms []string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.clients[c.id] != c {
+		return // already gone
+	}
+	c.userID = userID
+	x.authed[c] = struct{}{}
+	if c.userID != "" {
+		addTo(x.users, c.userID, c)
+	}
+	for _, r := range rooms {
+		x.joinLocked(c, r)
+	}
+}
+
+// remove takes c out of every index, deleting entries that become empty.
+func (x *index) remove(c *Client) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.clients[c.id] == c {
+		delete(x.clients, c.id)
+	}
+	delete(x.authed, c)
+	if c.userID != "" {
+		removeFrom(x.users, c.userID, c)
+	}
+	for r := range c.rooms {
+		removeFrom(x.rooms, r, c)
+	}
+	c.rooms = nil
+}
+
+// join adds c to room; it reports false when c is no longer indexed.
+func (x *index) join(c *Client, room string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.clients[c.id] != c {
+		return false
+	}
+	x.joinLocked(c, room)
+	return true
+}
+
+func (x *index) joinLocked(c *Client, room string) {
+	if c.rooms == nil {
+		c.rooms = make(map[string]struct{}, 4)
+	}
+	c.rooms[room] = struct{}{}
+	addTo(x.rooms, room, c)
+}
+
+// leave removes c from room; it reports whether c was in it.
+func (x *index) leave(c *Client, room string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := c.rooms[room]; !ok {
+		return false
+	}
+	delete(c.rooms, room)
+	removeFrom(x.rooms, room, c)
+	return true
+}
+
+func (x *index) hasRoom(room string) bool {
+	x.mu.RLock()
+	_, ok := x.rooms[room]
+	x.mu.RUnlock()
+	return ok
+}
+
+func (x *index) roomsOf(c *Client) []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make([]string, 0, len(c.rooms))
+	for r := range c.rooms {
+		out = append(out, r)
+	}
+	return out
+}
+
+// all returns a snapshot of every client.
+func (x *index) all() []*Client {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make([]*Client, 0, len(x.clients))
+	for _, c := range x.clients {
+		out = append(out, c)
+	}
+	return out
+}
+
+// members returns a snapshot of a set in m.
+func (x *index) members(m map[string]map[*Client]struct{}, key string) []*Client {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	set := m[key]
+	out := make([]*Client, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	return out
+}
+
+// each calls fn for every member of set under the read lock. fn must not
+// block: it may only enqueue.
+func (x *index) each(set func(*index) map[*Client]struct{}, fn func(*Client)) {
+	x.mu.RLock()
+	for c := range set(x) {
+		fn(c)
+	}
+	x.mu.RUnlock()
+}
+
+func (x *index) counts() (clients, authed, users, rooms int) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.clients), len(x.authed), len(x.users), len(x.rooms)
+}
+
+func addTo(m map[string]map[*Client]struct{}, key string, c *Client) {
+	set := m[key]
+	if set == nil {
+		set = make(map[*Client]struct{}, 1)
+		m[key] = set
+	}
+	set[c] = struct{}{}
+}
+
+func removeFrom(m map[string]map[*Client]struct{}, key string, c *Client) {
+	set := m[key]
+	delete(set, c)
+	if len(set) == 0 {
+		delete(m, key)
+	}
+}

@@ -1,0 +1,220 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+	gws "github.com/gorilla/websocket"
+
+	"github.com/echows/echows/websocket/wire"
+)
+
+// Server is an echows WebSocket server: an http.Handler that upgrades
+// connections, authenticates clients, keeps rooms and delivers messages
+// locally and, through its Broker, to every other instance.
+//
+// It is usable as soon as New returns: connections are accepted and local
+// sends work. Configure starts the heartbeat sweep and the broker
+// subscription; Shutdown ends everything.
+type Server struct {
+	cfg      Config
+	id       string
+	log      *slog.Logger
+	index    *index
+	broker   Broker
+	upgrader gws.Upgrader
+
+	mu         sync.Mutex // guards the lifecycle fields below
+	configured bool
+	closing    bool
+	sub        Subscription
+	stopSweep  context.CancelFunc
+
+	// wg counts every goroutine the server starts: readers, writers,
+	// authentications, the sweep.
+	wg sync.WaitGroup
+	// hookCtx is given to hooks not tied to one client's life
+	// (OnDisconnected); cancelled when Shutdown gives up waiting.
+	hookCtx    context.Context
+	hookCancel context.CancelFunc
+
+	dropped       atomic.Uint64
+	published     atomic.Uint64
+	publishErrors atomic.Uint64
+	received      atomic.Uint64
+	malformed     atomic.Uint64
+}
+
+// New returns a Server for cfg, with defaults applied. It fails with an
+// error wrapping ErrInvalidConfig (ErrNoAuthenticate, ErrNoHandshake, ...)
+// when cfg is unusable.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, id: cfg.ServerID, log: cfg.Logger, index: newIndex(), broker: cfg.Broker}
+	if s.id == "" {
+		s.id = uuid.NewString()
+	}
+	if s.broker == nil {
+		s.broker = NewMemoryBroker()
+	}
+	s.hookCtx, s.hookCancel = context.WithCancel(context.Background())
+	s.upgrader = gws.Upgrader{
+		ReadBufferSize:  readBufferSize,
+		WriteBufferPool: unusedWritePool{}, // the server writes frames itself
+		CheckOrigin:     s.checkOrigin,
+		Error:           upgradeError,
+	}
+	return s, nil
+}
+
+// ID returns the server's id, carried as serverId in its envelopes.
+func (s *Server) ID() string { return s.id }
+
+// Path returns the configured mount path (default "/ws").
+func (s *Server) Path() string { return s.cfg.Path }
+
+// Config returns the configuration in force, defaults applied.
+func (s *Server) Config() Config { return s.cfg }
+
+// Configure subscribes to the broker, waiting at most ReadyTimeout for it to
+// be ready, and starts the heartbeat sweep and transport pings. Call it once,
+// before serving traffic from other instances.
+func (s *Server) Configure(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closing:
+		return ErrServerClosed
+	case s.configured:
+		return ErrAlreadyConfigured
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReadyTimeout)
+	defer cancel()
+	sub, err := s.broker.Subscribe(ctx, s.receive)
+	if err != nil {
+		if !errors.Is(err, ErrBrokerNotReady) {
+			err = fmt.Errorf("%w: %w", ErrBrokerNotReady, err)
+		}
+		return fmt.Errorf("configure websocket server (waited up to %v): %w", s.cfg.ReadyTimeout, err)
+	}
+	s.sub = sub
+	sweepCtx, stop := context.WithCancel(context.Background())
+	s.stopSweep = stop
+	s.wg.Add(1)
+	go s.sweep(sweepCtx)
+	s.configured = true
+	return nil
+}
+
+// Shutdown closes every client with 1001 "Server shutting down", runs the
+// disconnected hook for each, stops the sweep, unsubscribes from the broker
+// and returns once every goroutine of the server has ended. When ctx ends
+// first, it drops the remaining connections, cancels the hooks still running
+// and returns ctx's error without waiting for hooks that ignore their
+// context. New connections are refused from the start.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.closing = true
+	stop, sub := s.stopSweep, s.sub
+	s.mu.Unlock()
+
+	if stop != nil {
+		stop()
+	}
+	for _, c := range s.index.all() {
+		c.closeWith(wire.CloseGoingAway, wire.ReasonShuttingDown)
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("websocket shutdown: %w", ctx.Err())
+		s.hookCancel()
+		for _, c := range s.index.all() {
+			c.raw.Close()
+		}
+	}
+	s.hookCancel()
+	if sub != nil {
+		if cerr := sub.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("websocket shutdown: unsubscribe: %w", cerr)
+		}
+	}
+	return err
+}
+
+// Stats are counters of a server's activity.
+type Stats struct {
+	Clients       int    // connected clients
+	Authenticated int    // authenticated clients
+	Users         int    // distinct user ids
+	Rooms         int    // non-empty rooms
+	Dropped       uint64 // messages dropped for backpressure
+	Published     uint64 // envelopes published to the broker
+	PublishErrors uint64 // failed publishes
+	Received      uint64 // envelopes received from other instances
+	Malformed     uint64 // envelopes skipped as malformed
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Dropped:       s.dropped.Load(),
+		Published:     s.published.Load(),
+		PublishErrors: s.publishErrors.Load(),
+		Received:      s.received.Load(),
+		Malformed:     s.malformed.Load(),
+	}
+	st.Clients, st.Authenticated, st.Users, st.Rooms = s.index.counts()
+	return st
+}
+
+// Client returns the connected client with id.
+func (s *Server) Client(id string) (*Client, bool) {
+	c := s.index.get(id)
+	return c, c != nil
+}
+
+// Clients returns every connected client (authenticated or not).
+func (s *Server) Clients() []*Client { return s.index.all() }
+
+// UserClients returns the clients of a user on this instance.
+func (s *Server) UserClients(userID string) []*Client {
+	return s.index.members(s.index.users, userID)
+}
+
+// RoomClients returns the clients in a room on this instance.
+func (s *Server) RoomClients(room string) []*Client {
+	return s.index.members(s.index.rooms, room)
+}
+
+// runHook calls fn, turning a panic into an error; hook errors are logged.
+func (s *Server) runHook(name string, c *Client, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: hook %s panicked: %v", ErrHookPanic, name, r)
+		}
+		if err != nil {
+			args := []any{"hook", name, "err", err}
+			if c != nil {
+				args = append(args, "client", c.id)
+			}
+			s.log.Warn("websocket: hook failed", args...)
+		}
+	}()
+	return fn()
+}
