@@ -75,12 +75,9 @@ func (s *Server) authenticate(c *Client, req AuthRequest, window time.Duration) 
 		return // closed meanwhile
 	}
 	c.stopAuthTimer()
-	// connected goes first in the queue, before any room message can, and
-	// never through the transformer: it carries the key material.
-	c.out.push(c, item{frame: connectedFrame(c, ident)})
 	rooms := make([]string, 0, 1+len(s.cfg.DefaultRooms))
 	rooms = append(append(rooms, c.id), s.cfg.DefaultRooms...)
-	s.index.authenticate(c, id.UserID, rooms)
+	s.index.authenticate(c, id.UserID, rooms, connectedFrame(c, ident))
 
 	if h := s.cfg.OnConnected; h != nil {
 		s.runHook("OnConnected", c, func() error { return h(c.ctx, c) })

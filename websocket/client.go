@@ -192,8 +192,7 @@ func (c *Client) resetAuthTimer(d time.Duration) {
 	}
 	c.authTimer = time.AfterFunc(d, func() {
 		if st := c.State(); st == StateUnauthorized || st == StateAuthenticating {
-			c.closeWith(wire.CloseAuthTimeout, wire.ReasonAuthTimeout)
-			c.cancel() // ends a hook still running for this auth window
+			c.closeWith(wire.CloseAuthTimeout, wire.ReasonAuthTimeout) // cancels the hook too
 		}
 	})
 }

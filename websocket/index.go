@@ -36,8 +36,11 @@ func (x *index) get(id string) *Client {
 	return c
 }
 
-// authenticate indexes c by user, marks it authenticated and joins rooms.
-func (x *index) authenticate(c *Client, userID string, rooms []string) {
+// authenticate indexes c by user, marks it authenticated, joins rooms and
+// queues connected, all under the lock: no room or broadcast message can
+// reach c before connected, and once c has connected the indexes show it.
+// connected never goes through the transformer: it carries the key material.
+func (x *index) authenticate(c *Client, userID string, rooms []string, connected []byte) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.clients[c.id] != c {
@@ -51,6 +54,7 @@ func (x *index) authenticate(c *Client, userID string, rooms []string) {
 	for _, r := range rooms {
 		x.joinLocked(c, r)
 	}
+	c.out.push(c, item{frame: connected})
 }
 
 // remove takes c out of every index, deleting entries that become empty.

@@ -84,6 +84,7 @@ func (q *queue) push(c *Client, it item) bool {
 		return false
 	}
 	if q.backpressured || (q.bytes > 0 && q.bytes+size > limit) {
+		queued := q.bytes
 		q.dropped++
 		first := !q.backpressured
 		q.backpressured = true
@@ -92,7 +93,7 @@ func (q *queue) push(c *Client, it item) bool {
 		c.server.dropped.Add(1)
 		if first {
 			c.server.log.Warn("websocket: client backpressured, dropping its messages",
-				"client", c.id, "queued_bytes", q.bytes, "limit", limit)
+				"client", c.id, "queued_bytes", queued, "limit", limit)
 		}
 		if closeIt {
 			c.closeWith(wire.CloseTryAgainLater, wire.ReasonBackpressure)
@@ -265,8 +266,10 @@ func (q *queue) extendRead(c *Client, d time.Duration) {
 	q.mu.Unlock()
 }
 
-// afterCloseQueued gives the peer closeGrace to answer the close frame; the
-// read loop ends then at the latest.
+// afterCloseQueued gives the peer closeGrace to answer the close frame (the
+// read loop ends then at the latest) and cancels the client's context, so
+// that hooks still running for it return.
 func (c *Client) afterCloseQueued() {
 	c.raw.SetReadDeadline(time.Now().Add(closeGrace))
+	c.cancel()
 }

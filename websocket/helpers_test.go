@@ -1,0 +1,201 @@
+package websocket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	gws "github.com/gorilla/websocket"
+
+	"github.com/echows/echows/websocket/wire"
+)
+
+// readTimeout bounds every wait for a frame in the tests; it is never an
+// assertion about speed, only a guard against a hung test.
+const readTimeout = 10 * time.Second
+
+// testAuth accepts {"token": "<user>"}; "reject" rejects, "error" fails,
+// "nouser" accepts without a user id, "panic" panics, "hang" waits for ctx.
+func testAuth(ctx context.Context, req AuthRequest) (*Identity, error) {
+	var creds struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(req.Data, &creds); err != nil {
+		return nil, ErrRejected
+	}
+	switch creds.Token {
+	case "reject":
+		return nil, nil
+	case "error":
+		return nil, errors.New("database down")
+	case "nouser":
+		return &Identity{}, nil
+	case "panic":
+		panic("auth hook exploded")
+	case "hang":
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return &Identity{UserID: creds.Token, Metadata: map[string]any{"token": creds.Token}}, nil
+}
+
+func allowAllRooms(_ context.Context, _ *Client, rooms []string) ([]string, error) {
+	return rooms, nil
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+type testServer struct {
+	*Server
+	url string
+}
+
+// startServer starts a Server behind an httptest server; both stop when the
+// test ends.
+func startServer(t testing.TB, cfg Config) *testServer {
+	t.Helper()
+	if cfg.Authenticate == nil {
+		cfg.Authenticate = testAuth
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = quietLogger()
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := s.Configure(context.Background()); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	hs := httptest.NewServer(s)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil && !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Shutdown: %v", err)
+		}
+		hs.Close()
+	})
+	return &testServer{Server: s, url: "ws" + strings.TrimPrefix(hs.URL, "http")}
+}
+
+type testClient struct {
+	t    testing.TB
+	conn *gws.Conn
+}
+
+func (ts *testServer) dial(t testing.TB) *testClient {
+	t.Helper()
+	conn, _, err := gws.DefaultDialer.Dial(ts.url, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &testClient{t: t, conn: conn}
+}
+
+func (c *testClient) sendRaw(s string) {
+	c.t.Helper()
+	if err := c.conn.WriteMessage(gws.TextMessage, []byte(s)); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+func (c *testClient) send(event string, data any) {
+	c.t.Helper()
+	b, err := json.Marshal(map[string]any{"event": event, "data": data})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.sendRaw(string(b))
+}
+
+// read returns the next frame; it fails the test on a close or timeout.
+func (c *testClient) read() wire.Message {
+	c.t.Helper()
+	m, err := c.next()
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	return m
+}
+
+func (c *testClient) next() (wire.Message, error) {
+	c.conn.SetReadDeadline(time.Now().Add(readTimeout))
+	_, b, err := c.conn.ReadMessage()
+	if err != nil {
+		return wire.Message{}, err
+	}
+	var m wire.Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		c.t.Fatalf("frame %q is not a message: %v", b, err)
+	}
+	return m, nil
+}
+
+// expect reads the next frame and checks its event.
+func (c *testClient) expect(event string) wire.Message {
+	c.t.Helper()
+	m := c.read()
+	if m.Event != event {
+		c.t.Fatalf("got event %q (data %s), want %q", m.Event, m.Data, event)
+	}
+	return m
+}
+
+// expectError reads an error event and checks its message.
+func (c *testClient) expectError(text string) {
+	c.t.Helper()
+	m := c.expect(wire.EventError)
+	var d struct{ Message string }
+	json.Unmarshal(m.Data, &d)
+	if d.Message != text {
+		c.t.Fatalf("error message %q, want %q", d.Message, text)
+	}
+}
+
+// expectClose reads until the connection closes and checks code and reason.
+func (c *testClient) expectClose(code int, reason string) {
+	c.t.Helper()
+	for {
+		m, err := c.next()
+		if err == nil {
+			c.t.Logf("frame before close: %s %s", m.Event, m.Data)
+			continue
+		}
+		var ce *gws.CloseError
+		if !errors.As(err, &ce) {
+			c.t.Fatalf("read ended with %v, want close %d", err, code)
+		}
+		if ce.Code != code || ce.Text != reason {
+			c.t.Fatalf("closed with %d %q, want %d %q", ce.Code, ce.Text, code, reason)
+		}
+		return
+	}
+}
+
+// authenticate sends credentials for user and returns the connected data.
+func (c *testClient) authenticate(user string) connectedData {
+	c.t.Helper()
+	c.send(wire.EventAuthenticate, map[string]any{"token": user})
+	m := c.expect(wire.EventConnected)
+	var d connectedData
+	if err := json.Unmarshal(m.Data, &d); err != nil {
+		c.t.Fatal(err)
+	}
+	return d
+}
+
+// roundTrip proves that every frame the client sent before has been handled:
+// the server answers a bad frame in order.
+func (c *testClient) roundTrip() {
+	c.t.Helper()
+	c.sendRaw("not json")
+	c.expectError(wire.ErrTextInvalidFormat)
+}
