@@ -104,9 +104,11 @@ type RedisBroker struct {
 //     see each other's messages.
 //
 // In the clone, the pool is resized to PoolSize with no idle connections
-// kept open in advance, client-side caching is off, and
-// ContextTimeoutEnabled is on, so that Publish honours its context's
-// deadline. Invalid options return an error wrapping ErrInvalidConfig.
+// kept open in advance, client-side caching is off, the push-notification
+// processor is a fresh default one (the application's already has its
+// handlers registered), and ContextTimeoutEnabled is on, so that Publish
+// honours its context's deadline. Invalid options return an error wrapping
+// ErrInvalidConfig.
 func NewRedisBroker(client redis.UniversalClient, opts RedisBrokerOptions) (*RedisBroker, error) {
 	switch {
 	case opts.PoolSize < 0:
@@ -151,6 +153,7 @@ func cloneRedisClient(c redis.UniversalClient, poolSize int) (redis.UniversalCli
 			o.PipelinePoolSize = -1 // the broker never pipelines: no pipeline pool
 			o.ContextTimeoutEnabled = true
 			o.ClientSideCache, o.ClientSideCacheConfig = nil, nil
+			o.PushNotificationProcessor = nil // the app's has its handlers registered: get a fresh one
 			addr := o.Addr
 			if addr == "FailoverClient" { // go-redis's placeholder for a Sentinel client
 				addr = "Sentinel master"
@@ -168,6 +171,7 @@ func cloneRedisClient(c redis.UniversalClient, poolSize int) (redis.UniversalCli
 			o.PoolSize, o.MinIdleConns, o.MaxIdleConns, o.MaxActiveConns = poolSize, 0, poolSize, 0
 			o.PipelinePoolSize = -1
 			o.ContextTimeoutEnabled = true
+			o.PushNotificationProcessor = nil
 			return redis.NewClusterClient(&o), "cluster " + strings.Join(o.Addrs, ","), nil
 		}
 	case *redis.Ring:

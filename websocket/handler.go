@@ -148,5 +148,5 @@ func (q *queuedConn) SetDeadline(t time.Time) error {
 // connection: the server never writes through gorilla's writer.
 type unusedWritePool struct{}
 
-func (unusedWritePool) Get() any  { return nil }
-func (unusedWritePool) Put(any)   {}
+func (unusedWritePool) Get() any { return nil }
+func (unusedWritePool) Put(any)  {}

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"encoding/json"
+	"net"
 	"sync"
 	"time"
 
@@ -13,11 +14,8 @@ import (
 // dropped.
 const closeGrace = time.Second
 
-// writeBufferSize is the size of the pooled buffers batches are copied into,
-// so that one write call carries every frame queued for a client.
-const writeBufferSize = 32 << 10
-
-var writeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, writeBufferSize); return &b }}
+// frameVectors pools the frame lists of vectored writes.
+var frameVectors = sync.Pool{New: func() any { return new(net.Buffers) }}
 
 // outbound is one message on its way to one or more clients. Its frame is
 // built once and shared; encrypted clients get it through the transformer,
@@ -62,7 +60,7 @@ type queue struct {
 	dead          bool          // the connection is finished
 	backpressured bool          // over the limit; clears when the queue drains
 	dropped       uint64        // messages dropped for backpressure
-	idle          chan struct{} // closed when the running writer exits
+	flushed       chan struct{} // made by finish, closed when the running writer exits
 }
 
 // deliver queues o for c, through the transformer when c is encrypted.
@@ -132,19 +130,23 @@ func (q *queue) appendLocked(c *Client, it item, size int) {
 	q.bytes += size
 	if !q.writing {
 		q.writing = true
-		q.idle = make(chan struct{})
 		c.server.wg.Add(1)
 		go c.writeLoop()
 	}
 }
 
 // finish closes the queue to new frames and returns a channel that is
-// closed when the running writer (if any) has flushed what was queued.
+// closed when the running writer has flushed what was queued, or nil when no
+// writer runs.
 func (q *queue) finish() <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.closed = true
-	return q.idle
+	if !q.writing {
+		return nil
+	}
+	q.flushed = make(chan struct{})
+	return q.flushed
 }
 
 // writeLoop drains the queue: each round takes everything queued and
@@ -191,19 +193,21 @@ func (q *queue) endLocked() {
 		q.items = nil
 	}
 	q.backpressured = false
-	close(q.idle)
-	q.idle = nil
+	if q.flushed != nil {
+		close(q.flushed)
+		q.flushed = nil
+	}
 }
 
-// writeBatch writes the frames of batch to the socket, copying them into one
-// buffer so the kernel sees one write. It returns the queued size written,
-// and false when the socket failed.
+// writeBatch writes the frames of batch to the socket in one system call
+// where it can: a vectored write (writev) on TCP, which copies nothing; one
+// coalesced write otherwise (TLS). It returns the queued size written, and
+// false when the socket failed.
 func (c *Client) writeBatch(batch []item) (size int, ok bool) {
-	bp := writeBuffers.Get().(*[]byte)
-	buf := (*bp)[:0]
-	defer func() { *bp = buf[:0]; writeBuffers.Put(bp) }()
-
-	c.raw.SetWriteDeadline(time.Now().Add(c.server.cfg.WriteTimeout))
+	vp := frameVectors.Get().(*net.Buffers)
+	frames := (*vp)[:0]
+	defer func() { clear(frames); *vp = frames[:0]; frameVectors.Put(vp) }()
+	total := 0
 	for _, it := range batch {
 		size += it.size()
 		frame := it.frame
@@ -212,26 +216,22 @@ func (c *Client) writeBatch(batch []item) (size int, ok bool) {
 				continue
 			}
 		}
-		if len(buf)+len(frame) > cap(buf) && len(buf) > 0 {
-			if _, err := c.raw.Write(buf); err != nil {
-				return size, false
-			}
-			buf = buf[:0]
-		}
-		if len(frame) > cap(buf) {
-			if _, err := c.raw.Write(frame); err != nil {
-				return size, false
-			}
-		} else {
-			buf = append(buf, frame...)
-		}
+		frames = append(frames, frame)
+		total += len(frame)
 	}
-	if len(buf) > 0 {
-		if _, err := c.raw.Write(buf); err != nil {
-			return size, false
+	c.raw.SetWriteDeadline(time.Now().Add(c.server.cfg.WriteTimeout))
+	var err error
+	if _, tcp := c.raw.(*net.TCPConn); tcp || len(frames) == 1 {
+		v := frames // WriteTo consumes its receiver
+		_, err = v.WriteTo(c.raw)
+	} else {
+		buf := make([]byte, 0, total)
+		for _, f := range frames {
+			buf = append(buf, f...)
 		}
+		_, err = c.raw.Write(buf)
 	}
-	return size, true
+	return size, err == nil
 }
 
 // transform runs the OutboundTransformer for one message to c and returns

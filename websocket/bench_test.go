@@ -1,0 +1,116 @@
+package websocket
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/echows/echows/websocket/wire"
+)
+
+// benchClients connects n authenticated clients that count the bytes they
+// receive with a fixed buffer, so the client side allocates nothing.
+func benchClients(b *testing.B, ts *testServer, n int) (ids []string, received *atomic.Int64, wait func()) {
+	b.Helper()
+	received = new(atomic.Int64)
+	var wg sync.WaitGroup
+	for range n {
+		c := ts.dial(b)
+		ids = append(ids, c.authenticate("bench").ID)
+		raw := c.conn.NetConn()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 64<<10)
+			for {
+				k, err := raw.Read(buf)
+				received.Add(int64(k))
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	b.Cleanup(wg.Wait)
+	return ids, received, nil
+}
+
+func waitBytes(b *testing.B, received *atomic.Int64, want int64) {
+	b.Helper()
+	for received.Load() < want {
+		if b.Elapsed() > readTimeout*6 {
+			b.Fatalf("received %d of %d bytes", received.Load(), want)
+		}
+		runtimeGosched()
+	}
+}
+
+func benchFanOut(b *testing.B, members int) {
+	ts := startServer(b, Config{Logger: quietLogger(), DefaultRooms: []string{"room"}, BackpressureLimit: 64 << 20})
+	_, received, _ := benchClients(b, ts, members)
+	data := map[string]string{"text": "a 64-byte chat message, give or take a few bytes of padding."}
+	raw, _ := encode(data)
+	frameSize := int64(len(messageFrame("chat", raw)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := ts.SendToRoom("room", "chat", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitBytes(b, received, frameSize*int64(members)*int64(b.N))
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*int64(members)), "ns/delivery")
+}
+
+// BenchmarkFanOut1k sends room messages to 1,000 members and waits until
+// every member got every message. allocs/op is per room message: it does
+// not grow with the number of members.
+func BenchmarkFanOut1k(b *testing.B) { benchFanOut(b, 1000) }
+
+// BenchmarkFanOut5k is the same with 5,000 members (10,000 would need more
+// file descriptors than one process gets here: both ends live in it).
+func BenchmarkFanOut5k(b *testing.B) { benchFanOut(b, 5000) }
+
+// BenchmarkSendToClient sends direct messages to one client.
+func BenchmarkSendToClient(b *testing.B) {
+	ts := startServer(b, Config{Logger: quietLogger(), BackpressureLimit: 64 << 20})
+	ids, received, _ := benchClients(b, ts, 1)
+	raw, _ := encode("hello")
+	frameSize := int64(len(messageFrame("direct", raw)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := ts.SendToClient(ids[0], "direct", "hello"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitBytes(b, received, frameSize*int64(b.N))
+}
+
+// BenchmarkInboundRouting decodes and routes a custom event, as the read
+// loop does for every client frame.
+func BenchmarkInboundRouting(b *testing.B) {
+	var n atomic.Int64
+	s, err := New(Config{Authenticate: testAuth, Logger: quietLogger(),
+		OnMessage: func(context.Context, *Client, Message) error { n.Add(1); return nil }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &Client{id: "c", server: s, ctx: context.Background()}
+	c.state.Store(int32(StateAuthenticated))
+	frame := []byte(`{"event":"chat","data":{"room":"lobby","text":"hello there"}}`)
+	b.ReportAllocs()
+	for range b.N {
+		msg, err := wire.DecodeMessage(frame)
+		c.handle(msg, err)
+	}
+	if n.Load() != int64(b.N) {
+		b.Fatalf("routed %d of %d", n.Load(), b.N)
+	}
+}
+
+
+func runtimeGosched() { runtime.Gosched() }
