@@ -112,5 +112,4 @@ func BenchmarkInboundRouting(b *testing.B) {
 	}
 }
 
-
 func runtimeGosched() { runtime.Gosched() }
