@@ -104,7 +104,7 @@ type connectedData struct {
 const isoMillis = "2006-01-02T15:04:05.000Z"
 
 func connectedFrame(c *Client, id *identity) []byte {
-	data, _ := json.Marshal(connectedData{ // strings always marshal
+	data, _ := wire.Marshal(connectedData{ // strings always marshal
 		ID:              c.id,
 		UserID:          id.userID,
 		Time:            time.Now().UTC().Format(isoMillis),

@@ -44,6 +44,9 @@ func TestMessageWithoutEventIsDropped(t *testing.T) {
 	c := ts.dial(t)
 	c.sendRaw(`{"data":1}`)
 	c.sendRaw(`{"event":"","data":1}`)
+	c.sendRaw(`[1,2]`)
+	c.sendRaw(`"just a string"`)
+	c.sendRaw(`null`)
 	c.roundTrip() // the first frame the client gets answers the round trip
 }
 

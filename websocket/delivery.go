@@ -8,8 +8,9 @@ import (
 	"github.com/echows/echows/websocket/wire"
 )
 
-// encode turns data into JSON once per message. A json.RawMessage is taken
-// as it is after a validity check.
+// encode turns data into JSON once per message, escaped as upstream's
+// JSON.stringify escapes it. A json.RawMessage is taken as it is after a
+// validity check.
 func encode(data any) (json.RawMessage, error) {
 	if raw, ok := data.(json.RawMessage); ok {
 		if !json.Valid(raw) {
@@ -17,7 +18,7 @@ func encode(data any) (json.RawMessage, error) {
 		}
 		return raw, nil
 	}
-	b, err := json.Marshal(data)
+	b, err := wire.Marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEncode, err)
 	}
@@ -95,21 +96,34 @@ func (s *Server) toUser(userID, event string, data json.RawMessage) {
 }
 
 func (s *Server) toRoom(room, event string, data json.RawMessage, exclude []string) {
-	o := s.newMessage(event, data)
+	o, skip := s.newMessage(event, data), excluder(exclude)
 	s.index.each(func(x *index) map[*Client]struct{} { return x.rooms[room] }, func(c *Client) {
-		if !contains(exclude, c.id) {
+		if !skip(c.id) {
 			c.deliver(o)
 		}
 	})
 }
 
 func (s *Server) toAll(event string, data json.RawMessage, exclude []string) {
-	o := s.newMessage(event, data)
+	o, skip := s.newMessage(event, data), excluder(exclude)
 	s.index.each(func(x *index) map[*Client]struct{} { return x.authed }, func(c *Client) {
-		if !contains(exclude, c.id) {
+		if !skip(c.id) {
 			c.deliver(o)
 		}
 	})
+}
+
+// excluder returns a membership test for exclude: a scan for a few ids, a
+// set for many, so a fan-out stays linear in its audience.
+func excluder(exclude []string) func(id string) bool {
+	if len(exclude) <= 8 {
+		return func(id string) bool { return contains(exclude, id) }
+	}
+	set := make(map[string]struct{}, len(exclude))
+	for _, id := range exclude {
+		set[id] = struct{}{}
+	}
+	return func(id string) bool { _, ok := set[id]; return ok }
 }
 
 // Target names who a message is for, on every instance: see ToClient,

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"encoding/binary"
 	"context"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/google/uuid"
 	gws "github.com/gorilla/websocket"
+
+	"github.com/echows/echows/websocket/wire"
 )
 
 // readBufferSize is gorilla's read buffer per connection: small, because
@@ -64,6 +67,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.resetAuthTimer(s.cfg.AuthTimeout)
 	c.pinged()
 	go c.readLoop()
+	// Shutdown marks the server closing, then closes the clients it finds
+	// indexed: a client indexed meanwhile sees the mark here.
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		c.closeWith(wire.CloseGoingAway, wire.ReasonShuttingDown)
+	}
 }
 
 // pinged extends the transport deadline: the peer is alive.
@@ -124,7 +135,11 @@ func (q *queuedConn) Write(p []byte) (int, error) {
 	if c == nil {
 		return q.Conn.Write(p)
 	}
-	if !c.out.pushControl(c, append([]byte(nil), p...)) {
+	frame := append([]byte(nil), p...)
+	if frameOpcode(p) == opClose && len(p) >= 4 && binary.BigEndian.Uint16(p[2:]) == wire.CloseMessageTooBig {
+		frame = closeFrame(wire.CloseMessageTooBig, wire.ReasonMessageTooBig) // gorilla sends no reason
+	}
+	if !c.out.pushControl(c, frame) {
 		return 0, net.ErrClosed
 	}
 	return len(p), nil

@@ -35,7 +35,7 @@ func TestOversizedFrameClosesWith1009(t *testing.T) {
 	c := ts.dial(t)
 	c.authenticate("a")
 	c.sendRaw(`{"event":"x","data":"` + strings.Repeat("a", 1024) + `"}`)
-	c.expectClose(wire.CloseMessageTooBig, "")
+	c.expectClose(wire.CloseMessageTooBig, wire.ReasonMessageTooBig)
 	waitFor(t, "the client to be removed", func() bool { return ts.Stats().Clients == 0 })
 }
 

@@ -40,12 +40,13 @@ type Envelope struct {
 	Exclude  []string        `json:"exclude,omitempty"`
 }
 
-// Encode returns the envelope as JSON. Nil Data is encoded as null.
+// Encode returns the envelope as JSON, keys in upstream's order, strings
+// escaped as upstream escapes them. Nil Data is encoded as null.
 func (e Envelope) Encode() ([]byte, error) {
 	if e.Data == nil {
 		e.Data = json.RawMessage("null")
 	}
-	b, err := json.Marshal(e)
+	b, err := Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode envelope: %w", err)
 	}

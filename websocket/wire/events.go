@@ -53,7 +53,8 @@ const (
 	CloseEncryptionReq  = 4004
 )
 
-// Close reasons, exactly as upstream sends them.
+// Close reasons, exactly as upstream sends them (the 1007 and 1009 ones are
+// Bun's).
 const (
 	ReasonShuttingDown  = "Server shutting down"
 	ReasonAuthTimeout   = "Authentication timeout"

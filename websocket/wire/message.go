@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,13 +23,18 @@ var (
 	ErrNoEvent = errors.New("wire: message has no event")
 )
 
-// DecodeMessage parses one client frame. A frame that is not a JSON object, or
-// whose event or id is not a string, fails with ErrMalformed; one with an
-// empty or missing event fails with ErrNoEvent. The returned Data does not
-// alias b.
+// DecodeMessage parses one client frame. A frame that is not JSON, or whose
+// event or id is not a string, fails with ErrMalformed. JSON that is not an
+// object, or an object with an empty or missing event, fails with
+// ErrNoEvent: upstream drops those without an answer. The returned Data does
+// not alias b.
 func DecodeMessage(b []byte) (Message, error) {
 	var m Message
 	if err := json.Unmarshal(b, &m); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field == "" {
+			return Message{}, ErrNoEvent // valid JSON, but not an object
+		}
 		return Message{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if m.Event == "" {
@@ -77,19 +83,66 @@ func AppendMessage(dst []byte, event string, data json.RawMessage) []byte {
 	return append(dst, '}')
 }
 
-// AppendString appends s to dst as a JSON string, escaped as encoding/json
-// escapes it.
+// AppendString appends s to dst as a JSON string, escaped as JavaScript's
+// JSON.stringify escapes it: quotes, backslashes and control characters
+// only, so that Go and upstream produce the same bytes. Each byte of invalid
+// UTF-8 becomes U+FFFD.
 func AppendString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
-			b, _ := json.Marshal(s) // a string always marshals
-			return append(dst, b...)
-		}
-	}
 	dst = append(dst, '"')
-	dst = append(dst, s...)
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, "\ufffd"...)
+				i += size
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		default:
+			const hex = "0123456789abcdef"
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// Marshal encodes v as JSON without encoding/json's HTML escaping of <, >
+// and &, as JavaScript's JSON.stringify does not escape them either.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // ErrorData returns the data of an error event: {"message": text}.

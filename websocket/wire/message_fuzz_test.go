@@ -60,15 +60,24 @@ func FuzzDecodeMessage(f *testing.F) {
 	})
 }
 
-func TestAppendMessageMatchesEncodingJSON(t *testing.T) {
-	for _, ev := range []string{"plain", "with \"quotes\"", "<html>&", "é\u2028", "tab\t"} {
-		got := AppendMessage(nil, ev, json.RawMessage(`{"a":1}`))
-		want, _ := json.Marshal(struct {
-			Event string          `json:"event"`
-			Data  json.RawMessage `json:"data"`
-		}{ev, json.RawMessage(`{"a":1}`)})
-		if string(got) != string(want) {
-			t.Fatalf("AppendMessage(%q) = %s, want %s", ev, got, want)
+func TestAppendMessageEscapesLikeJSONStringify(t *testing.T) {
+	tests := []struct{ event, want string }{
+		{"plain", `"plain"`},
+		{`with "quotes" and \`, `"with \"quotes\" and \\"`},
+		{"<html>&", `"<html>&"`},
+		{"é\u2028", "\"é\u2028\""},
+		{"tab\tnl\ncr\r\x01", `"tab\tnl\ncr\r\u0001"`},
+		{"bad\xffutf8", "\"bad\ufffdutf8\""},
+	}
+	for _, tt := range tests {
+		got := AppendMessage(nil, tt.event, json.RawMessage(`{"a":1}`))
+		want := `{"event":` + tt.want + `,"data":{"a":1}}`
+		if string(got) != want {
+			t.Fatalf("AppendMessage(%q) = %s, want %s", tt.event, got, want)
+		}
+		var m Message
+		if err := json.Unmarshal(got, &m); err != nil || (utf8.ValidString(tt.event) && m.Event != tt.event) {
+			t.Fatalf("%s does not decode back to %q: %v", got, tt.event, err)
 		}
 	}
 	if got := string(AppendMessage(nil, "e", nil)); got != `{"event":"e"}` {
