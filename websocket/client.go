@@ -76,6 +76,12 @@ type identity struct {
 	salt            string
 }
 
+// Server returns the server the client is connected to. Hooks use it to
+// answer: c.Server().SendToRoom(...), c.Server().Emit(...). (An fx-provided
+// hook cannot take the *Server as a dependency: the server is built from
+// the hooks.)
+func (c *Client) Server() *Server { return c.server }
+
 // ID returns the client's id, a UUID assigned on upgrade.
 func (c *Client) ID() string { return c.id }
 
