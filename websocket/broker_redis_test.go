@@ -27,9 +27,10 @@ import (
 // rbWait bounds every wait for a message or a recovery in these tests.
 const rbWait = 15 * time.Second
 
-// rbVerifyNone checks that the test left no goroutine behind. Goroutines that
-// existed when the test started belong to earlier tests (the package's
-// TestMain checks those), so they are ignored; nothing else is.
+// rbVerifyNone checks that the test left no goroutine behind; call it first,
+// so that its cleanup runs last. Goroutines that existed when the test
+// started belong to earlier tests (the package's TestMain checks those), so
+// they are ignored; nothing else is.
 func rbVerifyNone(t *testing.T) {
 	t.Helper()
 	opt := goleak.IgnoreCurrent()
@@ -260,9 +261,21 @@ func TestRedisBrokerNotReady(t *testing.T) {
 }
 
 func TestRedisBrokerResubscribesAfterRestart(t *testing.T) {
-	rbVerifyNone(t)
-	srv := redistest.Start(t)
-	app := srv.Client(t)
+	t.Run("single", func(t *testing.T) {
+		rbVerifyNone(t) // first, so that it runs after every other cleanup
+		srv := redistest.Start(t)
+		testRedisBrokerRestart(t, srv, srv.Client(t))
+	})
+	t.Run("cluster", func(t *testing.T) {
+		rbVerifyNone(t)
+		srv := redistest.StartCluster(t)
+		app := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
+		t.Cleanup(func() { app.Close() })
+		testRedisBrokerRestart(t, srv, app)
+	})
+}
+
+func testRedisBrokerRestart(t *testing.T, srv *redistest.Server, app redis.UniversalClient) {
 	logs := &rbLogs{}
 	b := newTestRedisBroker(t, app, RedisBrokerOptions{
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
