@@ -60,7 +60,7 @@ func canonicalData(d json.RawMessage) []byte {
 	if d == nil {
 		return []byte("null")
 	}
-	b, err := json.Marshal(d) // compacts and escapes as Encode does
+	b, err := Marshal(d) // compacts and escapes as Encode does
 	if err != nil {
 		return nil
 	}
