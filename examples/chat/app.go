@@ -1,0 +1,59 @@
+package main
+
+import (
+	"embed"
+	"log/slog"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/fx"
+
+	"github.com/echows/echows/component"
+	"github.com/echows/echows/lifecycle"
+)
+
+// static is the chat page: index.html, app.js, style.css and echows.js,
+// the browser client library.
+//
+//go:embed static
+var static embed.FS
+
+// Settings configure the chat app.
+type Settings struct {
+	// Addr is the address to listen on ("127.0.0.1:0" picks a free port).
+	Addr string
+	// Redis is the host:port of a Redis server. Empty runs on the
+	// in-process broker (one instance); set, every instance sharing that
+	// Redis shares rooms, users and broadcasts.
+	Redis string
+	// Logger receives the WebSocket server's logs. Optional. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// readyTimeout bounds the wait for Redis at start. It stays below the
+// start timeout of main, so a Redis that is down is reported as such.
+const readyTimeout = 10 * time.Second
+
+// App is the chat as fx options: Echo serving the page at / and the
+// WebSocket endpoint at /ws, with the chat's hooks.
+func App(s Settings) fx.Option {
+	opts := []fx.Option{
+		fx.Supply(component.Config{ListenAddr: s.Addr, RedisAddr: s.Redis, ReadyTimeout: readyTimeout}),
+		lifecycle.ProvideEcho,
+		lifecycle.EchoServer,
+		component.Module,
+		Module,
+		fx.Invoke(servePage),
+	}
+	if s.Logger != nil {
+		opts = append(opts, fx.Supply(s.Logger))
+	}
+	return fx.Options(opts...)
+}
+
+// servePage serves the embedded page at /. The endpoint /ws, a route of
+// its own, takes precedence over the files.
+func servePage(e *echo.Echo) {
+	e.StaticFS("/", echo.MustSubFS(static, "static"))
+}

@@ -1,0 +1,71 @@
+// Command worker is a background process that reaches browsers through
+// echows without running a WebSocket server: it publishes to Redis with
+// package emitter, and whichever chat instance a user is connected to
+// delivers the events.
+//
+//	go run ./examples/worker -redis 127.0.0.1:6379 -user alice -room lobby
+//
+// It sends job:progress events (0% to 100%) to every connection of -user and
+// announcements to -room. The chat page (examples/chat, started with the
+// same -redis) shows both. See examples/cluster/README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/echows/echows/emitter"
+	"github.com/echows/echows/examples/worker/job"
+)
+
+func main() {
+	addr := flag.String("redis", envOr("REDIS_ADDR", "127.0.0.1:6379"), "Redis host:port (env REDIS_ADDR)")
+	user := flag.String("user", "", "user id to send job:progress to (the name picked in the chat page)")
+	room := flag.String("room", "lobby", "room to send announcements to; empty for none")
+	id := flag.String("job", "report-"+time.Now().Format("150405"), "job id shown in the page")
+	steps := flag.Int("steps", job.DefaultSteps, "steps from 0% to 100%")
+	interval := flag.Duration("interval", job.DefaultInterval, "time per step")
+	flag.Parse()
+
+	if err := run(*addr, job.Options{ID: *id, User: *user, Room: *room, Steps: *steps, Interval: *interval}); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr string, opts job.Options) error {
+	if opts.User == "" && opts.Room == "" {
+		return errors.New("nothing to do: give -user, -room or both")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	defer client.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx).Err(); err != nil {
+		return fmt.Errorf("redis at %s: %w", addr, err)
+	}
+	em := emitter.New(client)
+	defer em.Close() // before the client: deferred calls run last-in first-out
+
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stdout, nil))
+	return job.Run(ctx, em, opts)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
