@@ -97,7 +97,9 @@ type DisconnectedFunc func(ctx context.Context, c *Client)
 
 // MessageFunc receives a custom event from an authenticated client, on that
 // client's read goroutine, in the order the client sent them. Its error is
-// logged.
+// logged. ctx ends when the client starts closing: work that must outlive
+// the sender (an Emit to its room, say) should run under
+// context.WithoutCancel(ctx) with a bound of its own.
 type MessageFunc func(ctx context.Context, c *Client, msg Message) error
 
 // OutboundTransformer rewrites a message for an encrypted client, typically

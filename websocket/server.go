@@ -202,7 +202,8 @@ func (s *Server) RoomClients(room string) []*Client {
 	return s.index.members(s.index.rooms, room)
 }
 
-// runHook calls fn, turning a panic into an error; hook errors are logged.
+// runHook calls fn, turning a panic into an error; hook errors are logged
+// (a rejection of credentials only at debug level: it is no failure).
 func (s *Server) runHook(name string, c *Client, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -213,7 +214,11 @@ func (s *Server) runHook(name string, c *Client, fn func() error) (err error) {
 			if c != nil {
 				args = append(args, "client", c.id)
 			}
-			s.log.Warn("websocket: hook failed", args...)
+			if errors.Is(err, ErrRejected) {
+				s.log.Debug("websocket: credentials rejected", args...)
+			} else {
+				s.log.Warn("websocket: hook failed", args...)
+			}
 		}
 	}()
 	return fn()

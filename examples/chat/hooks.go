@@ -53,24 +53,17 @@ const (
 // roomName is what ValidateRooms lets a client join.
 var roomName = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 
-// Chat holds the chat's hooks. Build it with NewChat; the hooks need the
-// server, which fx builds from them, so Bind gives it afterwards (see
-// Module).
+// Chat holds the chat's hooks. They reply through the client's server
+// (c.Server()): a hook's constructor cannot take the *websocket.Server,
+// which fx builds from the hooks.
 type Chat struct {
-	server *websocket.Server
-	now    func() time.Time
+	now func() time.Time
 }
 
-// NewChat returns the chat's hooks, not yet bound to a server.
+// NewChat returns the chat's hooks.
 func NewChat() *Chat { return &Chat{now: time.Now} }
 
-// Bind gives the hooks the server they reply through. Call it before the
-// server accepts connections (fx.Invoke runs before the app starts).
-func (ch *Chat) Bind(s *websocket.Server) { ch.server = s }
-
-// Module provides the chat's hooks to component.Module and binds them to
-// the server it builds. A hook's constructor cannot take the server (the
-// server is built from the hooks), hence the Bind after the fact.
+// Module provides the chat's hooks to component.Module.
 var Module = fx.Module("chat",
 	fx.Provide(
 		NewChat,
@@ -79,7 +72,6 @@ var Module = fx.Module("chat",
 		func(ch *Chat) websocket.MessageFunc { return ch.OnMessage },
 		func(ch *Chat) websocket.DisconnectedFunc { return ch.OnDisconnected },
 	),
-	fx.Invoke((*Chat).Bind),
 )
 
 // Credentials are what the page sends in authenticate.
@@ -146,11 +138,11 @@ func (ch *Chat) OnMessage(ctx context.Context, c *websocket.Client, msg websocke
 		case text == "" || utf8.RuneCountInString(text) > maxTextLength:
 			return ch.reject(c, fmt.Sprintf("a message has 1 to %d characters", maxTextLength))
 		}
-		return ch.server.Emit(ctx, websocket.ToRoom(req.Room), eventChat, chatMessage{
+		return c.Server().Emit(ctx, websocket.ToRoom(req.Room), eventChat, chatMessage{
 			Room: req.Room, From: c.UserID(), Text: text, Time: ch.now().UTC().Format(time.RFC3339Nano),
 		})
 	case eventWho:
-		if err := ch.server.SendToClient(c.ID(), eventWho, ch.who(c, req.Room, in)); err != nil || !in {
+		if err := c.Server().SendToClient(c.ID(), eventWho, ch.who(c, req.Room, in)); err != nil || !in {
 			return err
 		}
 		ch.remember(c, req.Room, true)
@@ -188,7 +180,7 @@ func (ch *Chat) OnDisconnected(ctx context.Context, c *websocket.Client) {
 	}
 	// The server logs hook errors; a disconnected hook returns none.
 	if err := errors.Join(errs...); err != nil {
-		ch.server.Config().Logger.Warn("chat: announce departure", "client", c.ID(), "err", err)
+		c.Server().Config().Logger.Warn("chat: announce departure", "client", c.ID(), "err", err)
 	}
 }
 
@@ -229,7 +221,7 @@ func (ch *Chat) who(c *websocket.Client, room string, in bool) whoAnswer {
 	if !in {
 		return a
 	}
-	for _, m := range ch.server.RoomClients(room) {
+	for _, m := range c.Server().RoomClients(room) {
 		a.Members = append(a.Members, roomMember{User: m.UserID(), Client: m.ID()})
 	}
 	slices.SortFunc(a.Members, func(x, y roomMember) int { return strings.Compare(x.User+x.Client, y.User+y.Client) })
@@ -237,7 +229,7 @@ func (ch *Chat) who(c *websocket.Client, room string, in bool) whoAnswer {
 }
 
 func (ch *Chat) announce(ctx context.Context, c *websocket.Client, to websocket.Target, room, status string) error {
-	return ch.server.Emit(ctx, to, eventPresence, presence{Room: room, User: c.UserID(), Client: c.ID(), Status: status})
+	return c.Server().Emit(ctx, to, eventPresence, presence{Room: room, User: c.UserID(), Client: c.ID(), Status: status})
 }
 
 // remember adds room to (or removes it from) the rooms c announced itself
@@ -261,5 +253,5 @@ func (ch *Chat) remember(c *websocket.Client, room string, in bool) bool {
 // reject tells the client what was wrong with its request. It is the
 // client's mistake, not the server's: nothing is logged.
 func (ch *Chat) reject(c *websocket.Client, message string) error {
-	return ch.server.SendToClient(c.ID(), eventError, map[string]string{"message": message})
+	return c.Server().SendToClient(c.ID(), eventError, map[string]string{"message": message})
 }
