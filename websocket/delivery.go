@@ -34,8 +34,9 @@ func (s *Server) newMessage(event string, data json.RawMessage) *outbound {
 	return newOutbound(event, data, sem)
 }
 
-// SendToClient sends event to one client of this instance. It fails with
-// ErrClientNotFound when the client is not here.
+// SendToClient sends event to one authenticated client of this instance.
+// It fails with ErrClientNotFound when no such client is here (an
+// unauthenticated client gets nothing but error events).
 func (s *Server) SendToClient(clientID, event string, data any) error {
 	raw, err := encode(data)
 	if err != nil {
@@ -80,7 +81,7 @@ func (s *Server) Broadcast(event string, data any, exclude ...string) error {
 }
 
 func (s *Server) toClient(clientID, event string, data json.RawMessage) bool {
-	c := s.index.get(clientID)
+	c := s.index.getAuthed(clientID)
 	if c == nil {
 		return false
 	}
@@ -176,7 +177,7 @@ func (s *Server) Send(ctx context.Context, destination, event string, data any) 
 	switch {
 	case destination == "":
 		return s.Emit(ctx, ToAll(), event, data)
-	case s.index.get(destination) != nil:
+	case s.index.getAuthed(destination) != nil:
 		return s.Emit(ctx, ToClient(destination), event, data)
 	case s.index.hasRoom(destination):
 		return s.Emit(ctx, ToRoom(destination), event, data)

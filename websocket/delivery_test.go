@@ -86,6 +86,14 @@ func TestSendToClientErrors(t *testing.T) {
 	if err := ts.SendToClient("nobody", "x", 1); !errors.Is(err, ErrClientNotFound) {
 		t.Fatalf("err %v", err)
 	}
+	unauth := ts.dial(t)
+	unauth.roundTrip()
+	for _, c := range ts.Clients() {
+		if err := ts.SendToClient(c.ID(), "x", 1); !errors.Is(err, ErrClientNotFound) {
+			t.Fatalf("sent to an unauthenticated client: %v", err)
+		}
+	}
+	unauth.roundTrip() // nothing came before the answer
 	m := ts.members(t, "a")
 	if err := ts.SendToClient(m[0].id, "x", func() {}); !errors.Is(err, ErrEncode) {
 		t.Fatalf("err %v", err)

@@ -2,8 +2,8 @@ package websocket
 
 import (
 	"bufio"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"net"
 	"net/http"
 	"net/url"

@@ -36,6 +36,18 @@ func (x *index) get(id string) *Client {
 	return c
 }
 
+// getAuthed returns the client with id if it is authenticated.
+func (x *index) getAuthed(id string) *Client {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if c := x.clients[id]; c != nil {
+		if _, ok := x.authed[c]; ok {
+			return c
+		}
+	}
+	return nil
+}
+
 // authenticate indexes c by user, marks it authenticated, joins rooms and
 // queues connected, all under the lock: no room or broadcast message can
 // reach c before connected, and once c has connected the indexes show it.
