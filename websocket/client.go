@@ -167,7 +167,7 @@ func (c *Client) touch() { c.lastActivity.Store(time.Now().UnixNano()) }
 // closeWith queues a close frame (after what is already queued) and gives
 // the peer closeGrace to answer before the connection is dropped.
 func (c *Client) closeWith(code int, reason string) {
-	if c.out.pushClose(c, closeFrame(code, reason)) {
+	if c.out.pushControl(c, closeFrame(code, reason)) {
 		c.server.log.Debug("websocket: closing client", "client", c.id, "code", code, "reason", reason)
 	}
 }

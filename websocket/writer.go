@@ -103,9 +103,9 @@ func (q *queue) push(c *Client, it item) bool {
 	return true
 }
 
-// pushControl queues a control frame (ping, pong, or a close written by
-// gorilla); it bypasses the backpressure limit. A close frame closes the
-// queue.
+// pushControl queues a control frame (ping, pong, or a close); it bypasses
+// the backpressure limit. A close frame is the last frame of the connection:
+// it closes the queue.
 func (q *queue) pushControl(c *Client, frame []byte) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -118,11 +118,6 @@ func (q *queue) pushControl(c *Client, frame []byte) bool {
 		c.afterCloseQueued()
 	}
 	return true
-}
-
-// pushClose queues frame as the last frame of the connection.
-func (q *queue) pushClose(c *Client, frame []byte) bool {
-	return q.pushControl(c, frame)
 }
 
 func (q *queue) appendLocked(c *Client, it item, size int) {
