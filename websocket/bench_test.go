@@ -20,10 +20,10 @@ func benchClients(b *testing.B, ts *testServer, n int) (ids []string, received *
 		c := ts.dial(b)
 		ids = append(ids, c.authenticate("bench").ID)
 		raw := c.conn.NetConn()
+		buf := make([]byte, 64<<10) // before the timer starts
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 64<<10)
 			for {
 				k, err := raw.Read(buf)
 				received.Add(int64(k))

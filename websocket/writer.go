@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"encoding/json"
-	"net"
 	"sync"
 	"time"
 
@@ -14,8 +13,31 @@ import (
 // dropped.
 const closeGrace = time.Second
 
-// frameVectors pools the frame lists of vectored writes.
-var frameVectors = sync.Pool{New: func() any { return new(net.Buffers) }}
+// blockLen is the capacity of the pooled item blocks a queue is made of
+// while it holds anything; past it a queue grows by append.
+const blockLen = 256
+
+type itemBlock [blockLen]item
+
+// itemBlocks pools queue storage, so a burst to many clients allocates no
+// queue per client, and an idle client holds none.
+var itemBlocks = sync.Pool{New: func() any { return new(itemBlock) }}
+
+func getBlock() []item { return itemBlocks.Get().(*itemBlock)[:0] }
+
+// putBlock returns s to the pool if it is a block (not one append grew).
+func putBlock(s []item) {
+	if cap(s) == blockLen {
+		b := (*itemBlock)(s[:blockLen])
+		clear(b[:])
+		itemBlocks.Put(b)
+	}
+}
+
+// writeChunk is the size of the pooled buffers batches are copied into.
+const writeChunk = 16 << 10
+
+var writeChunks = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
 
 // outbound is one message on its way to one or more clients. Its frame is
 // built once and shared; encrypted clients get it through the transformer,
@@ -121,6 +143,9 @@ func (q *queue) pushControl(c *Client, frame []byte) bool {
 }
 
 func (q *queue) appendLocked(c *Client, it item, size int) {
+	if q.items == nil {
+		q.items = getBlock()
+	}
 	q.items = append(q.items, it)
 	q.bytes += size
 	if !q.writing {
@@ -165,7 +190,11 @@ func (c *Client) writeLoop() {
 
 		q.mu.Lock()
 		q.bytes -= size
-		q.spare = batch[:0]
+		if q.spare == nil {
+			q.spare = batch[:0]
+		} else {
+			putBlock(batch)
+		}
 		if !ok {
 			q.dead = true
 		}
@@ -179,14 +208,11 @@ func (c *Client) writeLoop() {
 // endLocked ends the writer: the queue is empty (or dead).
 func (q *queue) endLocked() {
 	q.writing = false
-	q.items = q.items[:0]
 	q.bytes = 0
-	if cap(q.spare) > 16 {
-		q.spare = nil // keep idle clients small
-	}
-	if cap(q.items) > 16 {
-		q.items = nil
-	}
+	// an idle client keeps no queue memory: the blocks go back to the pool
+	putBlock(q.items)
+	putBlock(q.spare)
+	q.items, q.spare = nil, nil
 	q.backpressured = false
 	if q.flushed != nil {
 		close(q.flushed)
@@ -194,15 +220,18 @@ func (q *queue) endLocked() {
 	}
 }
 
-// writeBatch writes the frames of batch to the socket in one system call
-// where it can: a vectored write (writev) on TCP, which copies nothing; one
-// coalesced write otherwise (TLS). It returns the queued size written, and
-// false when the socket failed.
+// writeBatch writes the frames of batch to the socket, copied into one
+// pooled buffer so that a burst costs one write call per writeChunk bytes
+// rather than one per frame; a frame larger than the buffer is written on
+// its own. (A vectored write would save the copy, but the runtime keeps the
+// largest iovec array of every socket for the socket's life.) It returns
+// the queued size written, and false when the socket failed.
 func (c *Client) writeBatch(batch []item) (size int, ok bool) {
-	vp := frameVectors.Get().(*net.Buffers)
-	frames := (*vp)[:0]
-	defer func() { clear(frames); *vp = frames[:0]; frameVectors.Put(vp) }()
-	total := 0
+	bp := writeChunks.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() { *bp = buf[:0]; writeChunks.Put(bp) }()
+
+	c.raw.SetWriteDeadline(time.Now().Add(c.server.cfg.WriteTimeout))
 	for _, it := range batch {
 		size += it.size()
 		frame := it.frame
@@ -211,22 +240,26 @@ func (c *Client) writeBatch(batch []item) (size int, ok bool) {
 				continue
 			}
 		}
-		frames = append(frames, frame)
-		total += len(frame)
-	}
-	c.raw.SetWriteDeadline(time.Now().Add(c.server.cfg.WriteTimeout))
-	var err error
-	if _, tcp := c.raw.(*net.TCPConn); tcp || len(frames) == 1 {
-		v := frames // WriteTo consumes its receiver
-		_, err = v.WriteTo(c.raw)
-	} else {
-		buf := make([]byte, 0, total)
-		for _, f := range frames {
-			buf = append(buf, f...)
+		if len(buf)+len(frame) > writeChunk && len(buf) > 0 {
+			if _, err := c.raw.Write(buf); err != nil {
+				return size, false
+			}
+			buf = buf[:0]
 		}
-		_, err = c.raw.Write(buf)
+		if len(frame) > writeChunk {
+			if _, err := c.raw.Write(frame); err != nil {
+				return size, false
+			}
+			continue
+		}
+		buf = append(buf, frame...)
 	}
-	return size, err == nil
+	if len(buf) > 0 {
+		if _, err := c.raw.Write(buf); err != nil {
+			return size, false
+		}
+	}
+	return size, true
 }
 
 // transform runs the OutboundTransformer for one message to c and returns
