@@ -1,0 +1,384 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The client side is deliberately light: one goroutine per connection that
+// reads raw bytes into its own buffer and parses the frame headers itself
+// (no gorilla, no per-message allocation), so that one core can hold 10,000
+// connections and absorb well over a million messages per second. The only
+// work per message is the header, a fixed prefix check, three integers out of
+// the payload, a few counters and a histogram increment.
+
+// benchPrefix starts the text of every burst message: the servers under test
+// write {"event":<event>,"data":<data>} and the burst data starts with "b".
+var benchPrefix = []byte(`{"event":"bench","data":{"b":`)
+
+var (
+	connectedPrefix = []byte(`{"event":"connected"`)
+	errorPrefix     = []byte(`{"event":"error"`)
+)
+
+// burstState is what every connection's reader reports a burst to. A new one
+// is installed (atomically) before each burst.
+type burstState struct {
+	id     int64 // burst id carried in "b"
+	count  int64 // messages each connection must get
+	target int64 // connections that must complete
+
+	received  atomic.Int64 // messages of this burst, all connections
+	stale     atomic.Int64 // messages of another burst (late ones)
+	reordered atomic.Int64 // a sequence number below the expected one
+	gaps      atomic.Int64 // a sequence number above the expected one
+	done      atomic.Int64 // connections that got count messages
+	lastDone  atomic.Int64 // unix ns of the last completion
+	allDone   chan struct{}
+	hist      histogram
+}
+
+func newBurstState(id, count, target int64) *burstState {
+	return &burstState{id: id, count: count, target: target, allDone: make(chan struct{})}
+}
+
+// pool is a set of client connections to one server.
+type pool struct {
+	addr    string // host:port
+	path    string
+	bufSize int
+
+	cur     atomic.Pointer[burstState]
+	closed  atomic.Int64 // connections whose reader ended
+	errs    atomic.Int64 // error events received
+	errOnce sync.Once
+	errText atomic.Value // first error text
+
+	mu    sync.Mutex
+	conns []*wsConn
+	wg    sync.WaitGroup
+}
+
+// wsConn is one client connection; its fields are owned by its reader.
+type wsConn struct {
+	p         *pool
+	nc        net.Conn
+	buf       []byte
+	have      int
+	connected chan struct{} // closed on the connected event
+	gotConn   bool
+
+	burst *burstState // the burst next/got refer to
+	next  int64       // expected sequence number
+	got   int64       // messages of burst received
+}
+
+var upgradeReq = "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+// dial opens one connection, upgrades it, authenticates as token and waits
+// for connected. The reader goroutine keeps running after it returns.
+func (p *pool) dial(token string, timeout time.Duration) error {
+	nc, err := net.DialTimeout("tcp", p.addr, timeout)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	nc.SetDeadline(deadline)
+	if _, err := fmt.Fprintf(nc, upgradeReq, p.path, p.addr); err != nil {
+		nc.Close()
+		return err
+	}
+	c := &wsConn{p: p, nc: nc, buf: make([]byte, p.bufSize), connected: make(chan struct{})}
+	// Read the response head; keep whatever follows it.
+	for {
+		n, err := nc.Read(c.buf[c.have:])
+		c.have += n
+		if i := bytes.Index(c.buf[:c.have], []byte("\r\n\r\n")); i >= 0 {
+			if !bytes.HasPrefix(c.buf, []byte("HTTP/1.1 101")) {
+				nc.Close()
+				line, _, _ := bytes.Cut(c.buf[:i], []byte("\r\n"))
+				return fmt.Errorf("upgrade refused: %s", line)
+			}
+			c.have = copy(c.buf, c.buf[i+4:c.have])
+			break
+		}
+		if err != nil {
+			nc.Close()
+			return fmt.Errorf("upgrade: %w", err)
+		}
+		if c.have == len(c.buf) {
+			nc.Close()
+			return errors.New("upgrade: response head too large")
+		}
+	}
+	auth := []byte(`{"event":"authenticate","data":{"token":` + strconv.Quote(token) + `}}`)
+	if _, err := nc.Write(clientFrame(0x1, auth)); err != nil {
+		nc.Close()
+		return err
+	}
+	p.mu.Lock()
+	p.conns = append(p.conns, c)
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go c.run()
+	select {
+	case <-c.connected:
+		nc.SetDeadline(time.Time{})
+		return nil
+	case <-time.After(time.Until(deadline)):
+		nc.Close()
+		return errors.New("no connected event in time")
+	}
+}
+
+// clientFrame builds a masked client frame (RFC 6455 §5.3).
+func clientFrame(op byte, payload []byte) []byte {
+	n := len(payload)
+	b := make([]byte, 0, 14+n)
+	b = append(b, 0x80|op)
+	switch {
+	case n <= 125:
+		b = append(b, 0x80|byte(n))
+	case n <= 0xFFFF:
+		b = append(b, 0x80|126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x80|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	mask := [4]byte{0x12, 0x34, 0x56, 0x78}
+	b = append(b, mask[:]...)
+	for i, x := range payload {
+		b = append(b, x^mask[i&3])
+	}
+	return b
+}
+
+// run is the reader: it parses every complete frame in the buffer after
+// each read.
+func (c *wsConn) run() {
+	defer c.p.wg.Done()
+	defer c.p.closed.Add(1)
+	defer c.nc.Close()
+	for {
+		if c.have > 0 {
+			if !c.parse(time.Now().UnixMicro()) {
+				return
+			}
+		}
+		n, err := c.nc.Read(c.buf[c.have:])
+		if n > 0 {
+			c.have += n
+			if !c.parse(time.Now().UnixMicro()) {
+				return
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.p.noteErr("read: " + err.Error())
+			}
+			return
+		}
+	}
+}
+
+// parse consumes the complete frames in buf[:have]; now is the receive time
+// in unix µs. It reports false when the connection must end.
+func (c *wsConn) parse(now int64) bool {
+	b := c.buf[:c.have]
+	pos := 0
+	var recv, stale, reord, gaps int64
+	bs := c.p.cur.Load()
+	for {
+		if len(b)-pos < 2 {
+			break
+		}
+		b0, b1 := b[pos], b[pos+1]
+		if b1&0x80 != 0 {
+			c.p.noteErr("masked server frame")
+			return false
+		}
+		hdr, n := 2, int(b1&0x7F)
+		switch n {
+		case 126:
+			if len(b)-pos < 4 {
+				goto partial
+			}
+			hdr, n = 4, int(binary.BigEndian.Uint16(b[pos+2:]))
+		case 127:
+			if len(b)-pos < 10 {
+				goto partial
+			}
+			hdr, n = 10, int(binary.BigEndian.Uint64(b[pos+2:]))
+		}
+		if len(b)-pos < hdr+n {
+			if hdr+n > len(c.buf) { // a frame larger than the buffer: grow it
+				nb := make([]byte, hdr+n)
+				copy(nb, b[pos:])
+				c.buf, c.have = nb, len(b)-pos
+				c.flush(bs, recv, stale, reord, gaps)
+				return true
+			}
+			break
+		}
+		payload := b[pos+hdr : pos+hdr+n]
+		pos += hdr + n
+		switch b0 & 0x0F {
+		case 0x1: // text
+			if bytes.HasPrefix(payload, benchPrefix) {
+				bid, rest := atoi(payload[len(benchPrefix):])
+				seq, rest := atoi(skipKey(rest)) // ,"s":
+				t, _ := atoi(skipKey(rest))      // ,"t":
+				if bs == nil || bid != bs.id {
+					stale++
+					continue
+				}
+				if c.burst != bs {
+					c.burst, c.next, c.got = bs, 0, 0
+				}
+				switch {
+				case seq < c.next:
+					reord++
+				case seq > c.next:
+					gaps++
+				}
+				c.next = seq + 1
+				c.got++
+				recv++
+				bs.hist.record(now - t)
+				if c.got == bs.count {
+					for t := time.Now().UnixNano(); ; {
+						old := bs.lastDone.Load()
+						if old >= t || bs.lastDone.CompareAndSwap(old, t) {
+							break
+						}
+					}
+					if bs.done.Add(1) == bs.target {
+						close(bs.allDone)
+					}
+				}
+				continue
+			}
+			switch {
+			case !c.gotConn && bytes.HasPrefix(payload, connectedPrefix):
+				c.gotConn = true
+				close(c.connected)
+			case bytes.HasPrefix(payload, errorPrefix):
+				c.p.errs.Add(1)
+				c.p.noteErr(string(payload))
+			}
+		case 0x9: // ping: answer with a pong carrying the same data
+			if _, err := c.nc.Write(clientFrame(0xA, payload)); err != nil {
+				return false
+			}
+		case 0x8: // close
+			code := 0
+			if len(payload) >= 2 {
+				code = int(binary.BigEndian.Uint16(payload))
+			}
+			c.p.noteErr(fmt.Sprintf("server closed a connection: %d %q", code, payload[min(2, len(payload)):]))
+			return false
+		}
+	}
+partial:
+	c.have = copy(c.buf, b[pos:])
+	c.flush(bs, recv, stale, reord, gaps)
+	return true
+}
+
+func (c *wsConn) flush(bs *burstState, recv, stale, reord, gaps int64) {
+	if bs == nil {
+		return
+	}
+	if recv != 0 {
+		bs.received.Add(recv)
+	}
+	if stale != 0 {
+		bs.stale.Add(stale)
+	}
+	if reord != 0 {
+		bs.reordered.Add(reord)
+	}
+	if gaps != 0 {
+		bs.gaps.Add(gaps)
+	}
+}
+
+func (p *pool) noteErr(text string) {
+	p.errOnce.Do(func() { p.errText.Store(text) })
+}
+
+func (p *pool) firstErr() string {
+	s, _ := p.errText.Load().(string)
+	return s
+}
+
+// closeAll closes every connection and waits for the readers.
+func (p *pool) closeAll() {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = nil
+	p.mu.Unlock()
+	for _, c := range conns {
+		c.nc.Close()
+	}
+	p.wg.Wait()
+}
+
+// atoi parses the decimal integer at the start of b and returns the rest.
+func atoi(b []byte) (int64, []byte) {
+	var v int64
+	i := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		v = v*10 + int64(b[i]-'0')
+	}
+	return v, b[i:]
+}
+
+// skipKey skips `,"k":` (a one-letter key).
+func skipKey(b []byte) []byte {
+	if len(b) >= 5 {
+		return b[5:]
+	}
+	return nil
+}
+
+// connectAll opens n connections with at most conc handshakes in flight and
+// returns how long it took and how many failed.
+func (p *pool) connectAll(n, conc int, tokenPrefix string, timeout time.Duration) (time.Duration, int, error) {
+	next := atomic.Int64{}
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range min(conc, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				if err := p.dial(tokenPrefix+strconv.FormatInt(i, 10), timeout); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	if f := failed.Load(); f > 0 {
+		return el, int(f), fmt.Errorf("%d of %d connections failed, first: %v", f, n, firstErr.Load())
+	}
+	return el, 0, nil
+}

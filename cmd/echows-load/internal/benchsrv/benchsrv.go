@@ -1,0 +1,166 @@
+// Package benchsrv is the echows server under test of cmd/echows-load: the
+// app hooks of the upstream bench server (../../upstream/server.ts) and the
+// control endpoints that make it send bursts. cmd/echows-load/server runs it
+// as a process; the smoke test mounts it in-process.
+package benchsrv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"time"
+
+	"github.com/echows/echows/websocket"
+)
+
+// Config returns the server configuration of the bench: {token} authenticates
+// as user token, every client joins ws-default, ws-notification and room,
+// every join request is allowed, backpressure allows backpressure bytes per
+// client, and no application heartbeat is expected (the load tool answers
+// transport pings only).
+func Config(room string, backpressure int, logger *slog.Logger) websocket.Config {
+	return websocket.Config{
+		Logger:            logger,
+		DefaultRooms:      []string{"ws-default", "ws-notification", room},
+		BackpressureLimit: backpressure,
+		HeartbeatTimeout:  time.Hour,
+		Authenticate: websocket.AuthenticateAs(func(_ context.Context, _ websocket.AuthRequest, creds struct {
+			Token string `json:"token"`
+		}) (*websocket.Identity, error) {
+			if creds.Token == "" {
+				return nil, websocket.ErrRejected
+			}
+			return &websocket.Identity{UserID: creds.Token}, nil
+		}),
+		ValidateRooms: func(_ context.Context, _ *websocket.Client, rooms []string) ([]string, error) {
+			return rooms, nil
+		},
+	}
+}
+
+// Mux serves srv at /ws, POST /burst, GET /stats and, with withPprof,
+// net/http/pprof under /debug/pprof/.
+func Mux(srv *websocket.Server, room string, withPprof bool) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/ws", srv)
+	mux.HandleFunc("POST /burst", func(w http.ResponseWriter, r *http.Request) { burst(w, r, srv, room) })
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) { stats(w, r, srv) })
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}
+
+// Payload appends the data of message seq of burst b: a JSON object of
+// exactly size bytes when size allows, {"b":b,"s":seq,"t":<unix µs>,"p":"x…"}
+// (the bytes upstream's JSON.stringify produces for the same object).
+func Payload(dst []byte, b, seq, size int) []byte {
+	start := len(dst)
+	dst = append(dst, `{"b":`...)
+	dst = strconv.AppendInt(dst, int64(b), 10)
+	dst = append(dst, `,"s":`...)
+	dst = strconv.AppendInt(dst, int64(seq), 10)
+	dst = append(dst, `,"t":`...)
+	dst = strconv.AppendInt(dst, time.Now().UnixMicro(), 10)
+	dst = append(dst, `,"p":"`...)
+	for pad := size - (len(dst) - start) - 2; pad > 0; pad-- {
+		dst = append(dst, 'x')
+	}
+	return append(dst, `"}`...)
+}
+
+// corker is a server that can hold its writers while a batch is queued
+// (a Cork method, as uWebSockets has). The bench uses it with cork=1 when
+// the websocket package under test has one.
+type corker interface{ Cork(fn func()) }
+
+// burst handles POST /burst?room=&count=&size=&event=&burst=&mode=room|send[&cork=1]:
+// count messages to room through SendToRoom (mode room: local fan-out) or
+// Send (mode send: local fan-out when the room is here, and a publish to the
+// broker for the other instances); with cork=1, inside one srv.Cork call
+// (400 Bad Request when the server has no Cork method).
+func burst(w http.ResponseWriter, r *http.Request, srv *websocket.Server, defRoom string) {
+	q := r.URL.Query()
+	room := q.Get("room")
+	if room == "" {
+		room = defRoom
+	}
+	event := q.Get("event")
+	if event == "" {
+		event = "bench"
+	}
+	count, _ := strconv.Atoi(q.Get("count"))
+	size, _ := strconv.Atoi(q.Get("size"))
+	b, _ := strconv.Atoi(q.Get("burst"))
+	mode := q.Get("mode")
+	if count <= 0 {
+		count = 1
+	}
+	run := func(fn func()) { fn() }
+	if q.Get("cork") == "1" {
+		ck, ok := any(srv).(corker)
+		if !ok {
+			http.Error(w, "this websocket.Server has no Cork method", http.StatusBadRequest)
+			return
+		}
+		run = ck.Cork
+	}
+	start := time.Now()
+	var errs int
+	run(func() {
+		for i := range count {
+			// A fresh slice per message: the server keeps the data it is given
+			// until every recipient's writer has written it.
+			data := json.RawMessage(Payload(make([]byte, 0, size+8), b, i, size))
+			var err error
+			if mode == "send" {
+				err = srv.Send(r.Context(), room, event, data)
+			} else {
+				err = srv.SendToRoom(room, event, data)
+			}
+			if err != nil {
+				errs++
+			}
+		}
+	})
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"sent":%d,"errors":%d,"elapsed_ns":%d}`+"\n", count, errs, time.Since(start).Nanoseconds())
+}
+
+// stats handles GET /stats[?gc=1]: the server's Stats, goroutines and Go
+// memory classes (after a runtime.GC with gc=1; it returns nothing to the OS).
+func stats(w http.ResponseWriter, r *http.Request, srv *websocket.Server) {
+	if r.URL.Query().Get("gc") == "1" {
+		runtime.GC()
+	}
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/os-stacks:bytes"},
+		{Name: "/memory/classes/heap/stacks:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/gc/heap/live:bytes"},
+	}
+	metrics.Read(samples)
+	out := map[string]any{
+		"stats":      srv.Stats(),
+		"goroutines": runtime.NumGoroutine(),
+		"gomaxprocs": runtime.GOMAXPROCS(0),
+	}
+	for _, s := range samples {
+		if s.Value.Kind() == metrics.KindUint64 {
+			out[s.Name] = s.Value.Uint64()
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}

@@ -1,0 +1,631 @@
+// Command echows-load measures an echows server against the upstream Ignis
+// WebSocket helper under Bun, side by side, on one server core: connect and
+// authenticate rate, idle memory per authenticated connection, room fan-out
+// bursts (deliveries per second, server CPU per delivery, latency, loss and
+// reordering) and cross-instance fan-out through Redis.
+//
+// It starts the servers under test itself, pinned with taskset (the server
+// on -server-cpus, itself, Redis and instance A on -client-cpus), opens the
+// clients, drives the bursts through the servers' control endpoint and
+// prints a table of medians. See README.md.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	targets      []string
+	scenarios    []string
+	clients      []int
+	count, size  int
+	bursts       int
+	warmup       int
+	reps         int
+	dialConc     int
+	dialTimeout  time.Duration
+	burstTimeout time.Duration
+	settle       time.Duration
+	bufSize      int
+	serverCPUs   string
+	clientCPUs   string
+	echowsBin    string
+	bunBin       string
+	upstreamDir  string
+	redisBin     string
+	quietUp      bool
+	out          string
+	profile      string
+	profileSecs  int
+	maxBusy      float64
+	maxWait      time.Duration
+	room         string
+	perf         bool
+	heapProfile  string
+	serverEnv    []string
+	serverArgs   []string
+	variants     map[string]variant
+}
+
+// variant is a server under test: upstream, or an echows bench server
+// binary (the default build, or a prototype given as name=binary).
+type variant struct {
+	name   string
+	echows bool
+	bin    string
+	cork   bool // send bursts with cork=1
+}
+
+// parseTarget parses "upstream", "echows" or "name=/path/to/echows-bench-server",
+// each optionally followed by "+cork".
+func parseTarget(t string) (variant, error) {
+	v := variant{}
+	t, v.cork = strings.CutSuffix(t, "+cork")
+	name, bin, hasBin := strings.Cut(t, "=")
+	v.name = name
+	switch {
+	case hasBin:
+		v.echows, v.bin = true, bin
+		if v.cork {
+			v.name += "+cork"
+		}
+	case name == "echows":
+		v.echows = true
+		if v.cork {
+			v.name += "+cork"
+		}
+	case name == "upstream" && !v.cork:
+	default:
+		return v, fmt.Errorf("unknown target %q (upstream, echows, or name=/path/to/echows-bench-server, optionally +cork for echows)", t)
+	}
+	return v, nil
+}
+
+func main() {
+	var o options
+	var targets, scenarios, clients string
+	flag.StringVar(&targets, "targets", "echows,upstream", "servers under test, in order: upstream, echows (built from this tree), or name=/path/to/echows-bench-server (a prototype); an echows target with +cork sends its bursts inside srv.Cork")
+	flag.StringVar(&scenarios, "scenarios", "local,redis", "local (connect, idle memory, fan-out on one server), redis (send on A, fan-out on B through Redis)")
+	flag.StringVar(&clients, "clients", "5000", "client counts, comma-separated")
+	flag.IntVar(&o.count, "count", 200, "messages per burst")
+	flag.IntVar(&o.size, "size", 64, "bytes of data per message")
+	flag.IntVar(&o.bursts, "bursts", 5, "measured bursts per run (the run's figure is their median)")
+	flag.IntVar(&o.warmup, "warmup", 1, "unmeasured bursts before them")
+	flag.IntVar(&o.reps, "reps", 3, "repetitions of every (scenario, clients, target); targets alternate")
+	flag.IntVar(&o.dialConc, "dial-concurrency", 64, "connection handshakes in flight")
+	flag.DurationVar(&o.dialTimeout, "dial-timeout", 30*time.Second, "timeout of one connect+authenticate")
+	flag.DurationVar(&o.burstTimeout, "burst-timeout", 60*time.Second, "give up waiting for a burst after this")
+	flag.DurationVar(&o.settle, "settle", 3*time.Second, "wait after connecting before reading idle memory")
+	flag.IntVar(&o.bufSize, "buf", 16<<10, "client read buffer per connection, bytes")
+	flag.StringVar(&o.serverCPUs, "server-cpus", "0", "taskset list for the server under test (instance B)")
+	flag.StringVar(&o.clientCPUs, "client-cpus", "1", "taskset list for this tool, redis-server and instance A (empty: do not pin)")
+	flag.StringVar(&o.echowsBin, "echows-bin", "", "echows bench server binary (empty: go build ./cmd/echows-load/server)")
+	flag.StringVar(&o.bunBin, "bun", "", "bun binary (default: <upstream-dir>/node_modules/.bin/bun)")
+	flag.StringVar(&o.upstreamDir, "upstream-dir", "cmd/echows-load/upstream", "folder of server.ts and its node_modules")
+	flag.StringVar(&o.redisBin, "redis-server", "redis-server", "redis-server binary")
+	flag.BoolVar(&o.quietUp, "quiet-upstream", false, "run upstream with its logger at warn (it logs two info lines per connection)")
+	flag.StringVar(&o.out, "out", "", "append every run's result as a JSON line to this file")
+	flag.StringVar(&o.profile, "profile", "", "echows only: write a CPU profile of back-to-back bursts to this file prefix (<prefix>-<clients>.pprof)")
+	flag.StringVar(&o.heapProfile, "heap-profile", "", "echows only: write a heap profile of the idle connections to this file prefix")
+	flag.IntVar(&o.profileSecs, "profile-seconds", 10, "length of the profile")
+	flag.Float64Var(&o.maxBusy, "max-busy", 0.5, "before each run wait until the machine's other load is below this many cores (measured over 2 s)")
+	flag.DurationVar(&o.maxWait, "max-wait", 3*time.Minute, "but wait at most this long")
+	flag.StringVar(&o.room, "room", "bench", "the bench room")
+	var serverEnv string
+	var serverArgs string
+	flag.StringVar(&serverArgs, "server-args", "", "extra arguments of the echows servers, comma-separated (e.g. -idle-timeout=6s)")
+	flag.StringVar(&serverEnv, "server-env", "", "extra environment of the echows servers, comma-separated (e.g. GOGC=50,GODEBUG=adaptivestackstart=0)")
+	flag.BoolVar(&o.perf, "perf", true, "count the server's socket write calls with perf stat during bursts (syscw from /proc otherwise)")
+	flag.Parse()
+	o.targets = split(targets)
+	o.scenarios = split(scenarios)
+	o.serverEnv = split(serverEnv)
+	o.serverArgs = split(serverArgs)
+	for _, s := range split(clients) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			fatalf("bad -clients %q", clients)
+		}
+		o.clients = append(o.clients, n)
+	}
+	o.variants = map[string]variant{}
+	for i, t := range o.targets {
+		v, err := parseTarget(t)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		o.targets[i] = v.name
+		o.variants[v.name] = v
+	}
+	for _, s := range o.scenarios {
+		if s != "local" && s != "redis" {
+			fatalf("unknown scenario %q", s)
+		}
+	}
+	pinSelf(o.clientCPUs)
+
+	if v, ok := o.variants["echows"]; ok && v.bin == "" {
+		if o.echowsBin == "" {
+			dir, err := os.MkdirTemp("", "echows-load-")
+			if err != nil {
+				fatalf("%v", err)
+			}
+			defer os.RemoveAll(dir)
+			if o.echowsBin, err = buildEchowsServer(dir); err != nil {
+				fatalf("%v", err)
+			}
+		}
+		v.bin = o.echowsBin
+		o.variants["echows"] = v
+	}
+	if o.bunBin == "" {
+		o.bunBin = filepath.Join(o.upstreamDir, "node_modules", ".bin", "bun")
+	}
+	if abs, err := filepath.Abs(o.upstreamDir); err == nil {
+		o.upstreamDir = abs
+	}
+	if abs, err := filepath.Abs(o.bunBin); err == nil {
+		o.bunBin = abs
+	}
+
+	var outFile io.Writer
+	if o.out != "" {
+		f, err := os.OpenFile(o.out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		defer f.Close()
+		outFile = f
+	}
+
+	logf("echows-load: %s, %d CPUs (%s), GOMAXPROCS %d (pinned to %q), load %.2f",
+		runtime.Version(), nproc(), cpuModel(), runtime.GOMAXPROCS(0), o.clientCPUs, loadAvg())
+
+	var results []*runResult
+	for rep := range o.reps {
+		for _, scen := range o.scenarios {
+			for _, n := range o.clients {
+				order := slices.Clone(o.targets)
+				if rep%2 == 1 {
+					slices.Reverse(order)
+				}
+				for _, t := range order {
+					waitQuiet(o)
+					r, err := runOne(o, t, scen, n, rep)
+					if err != nil {
+						logf("run %s %s %d rep %d: %v", t, scen, n, rep, err)
+						if r == nil {
+							continue
+						}
+						r.Error = err.Error()
+					}
+					results = append(results, r)
+					if outFile != nil {
+						b, _ := json.Marshal(r)
+						fmt.Fprintf(outFile, "%s\n", b)
+					}
+				}
+			}
+		}
+	}
+	fmt.Print(summary(o, results))
+}
+
+// pinSelf re-executes the tool under taskset so that every thread of it,
+// and GOMAXPROCS, follow cpus.
+func pinSelf(cpus string) {
+	if cpus == "" || os.Getenv("ECHOWS_LOAD_PINNED") == cpus {
+		return
+	}
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		fatalf("taskset not found (install util-linux, or pass -client-cpus '')")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fatalf("%v", err)
+	}
+	env := append(os.Environ(), "ECHOWS_LOAD_PINNED="+cpus)
+	err = syscall.Exec(taskset, append([]string{"taskset", "-c", cpus, exe}, os.Args[1:]...), env)
+	fatalf("exec taskset: %v", err)
+}
+
+// waitQuiet waits until the rest of the machine is quiet enough.
+func waitQuiet(o options) {
+	start := time.Now()
+	for {
+		busy := machineBusy(2 * time.Second)
+		if busy <= o.maxBusy {
+			return
+		}
+		if time.Since(start) > o.maxWait {
+			logf("machine still busy (%.2f cores used by others, load %.2f) after %v: measuring anyway", busy, loadAvg(), o.maxWait)
+			return
+		}
+		logf("machine busy (%.2f cores used by others, load %.2f): waiting", busy, loadAvg())
+		time.Sleep(5 * time.Second)
+	}
+}
+
+// runResult is one run: one server process (or two), one client count.
+type runResult struct {
+	Target   string `json:"target"`
+	Scenario string `json:"scenario"`
+	Clients  int    `json:"clients"`
+	Rep      int    `json:"rep"`
+	Started  string `json:"started"`
+	Error    string `json:"error,omitempty"`
+
+	LoadBefore float64 `json:"load_before"`
+	BusyBefore float64 `json:"busy_before"` // cores used by others before the run
+	LoadAfter  float64 `json:"load_after"`
+
+	ConnectSeconds  float64 `json:"connect_s"`
+	ConnectRate     float64 `json:"connect_per_s"`
+	ConnectFailures int     `json:"connect_failures"`
+	ConnectCPU      float64 `json:"connect_server_cpu_s"`
+	ConnectOthers   float64 `json:"connect_others_cores"`
+
+	RSSBefore      int64   `json:"rss_before"`
+	RSSAfter       int64   `json:"rss_after"`
+	IdleKiBPerConn float64 `json:"idle_kib_per_conn"`
+	ThreadsAfter   int64   `json:"threads_after"`
+	GoBefore       goStats `json:"go_before,omitzero"`
+	GoAfter        goStats `json:"go_after,omitzero"`
+
+	Bursts []burstResult `json:"bursts"`
+	Median burstResult   `json:"median"`
+
+	ClientsClosed int64  `json:"clients_closed"`
+	ClientErrors  int64  `json:"client_error_events"`
+	FirstError    string `json:"first_error,omitempty"`
+	Profile       string `json:"profile,omitempty"`
+}
+
+type goStats struct {
+	Goroutines  int64 `json:"goroutines"`
+	HeapObjects int64 `json:"/memory/classes/heap/objects:bytes"`
+	HeapLive    int64 `json:"/gc/heap/live:bytes"`
+	Stacks      int64 `json:"/memory/classes/heap/stacks:bytes"`
+	Total       int64 `json:"/memory/classes/total:bytes"`
+}
+
+type burstResult struct {
+	Deliveries     int64   `json:"deliveries"`
+	Received       int64   `json:"received"`
+	Lost           int64   `json:"lost"`
+	Reordered      int64   `json:"reordered"`
+	Gaps           int64   `json:"gaps"`
+	Stale          int64   `json:"stale"`
+	WallSeconds    float64 `json:"wall_s"`
+	PerSecond      float64 `json:"deliveries_per_s"`
+	ServerCPU      float64 `json:"server_cpu_s"`
+	NsPerDelivery  float64 `json:"server_cpu_ns_per_delivery"`
+	ServerWrites   int64   `json:"server_write_calls"`
+	MsgsPerWrite   float64 `json:"msgs_per_write"`
+	ClientCPU      float64 `json:"client_cpu_s"`
+	ClientCPUShare float64 `json:"client_cpu_share"` // of one core, over the wall time
+	SendSeconds    float64 `json:"send_loop_s"`      // the server's own timing of its send loop
+	P50us          int64   `json:"p50_us"`
+	P99us          int64   `json:"p99_us"`
+	MaxUs          int64   `json:"max_us"`
+	TimedOut       bool    `json:"timed_out,omitempty"`
+	OthersCores    float64 `json:"others_cores"` // CPU used by other processes on the machine meanwhile, in cores
+}
+
+func runOne(o options, target, scen string, n, rep int) (r *runResult, err error) {
+	v := o.variants[target]
+	r = &runResult{Target: target, Scenario: scen, Clients: n, Rep: rep, Started: time.Now().UTC().Format(time.RFC3339),
+		LoadBefore: loadAvg(), BusyBefore: machineBusy(time.Second)}
+	logf("== %s %s, %d clients, rep %d (load %.2f, others use %.2f cores)", target, scen, n, rep+1, r.LoadBefore, r.BusyBefore)
+
+	var redisC, a, b *child
+	var cleanups []func()
+	defer func() {
+		a.stop()
+		b.stop()
+		redisC.stop()
+		for _, f := range cleanups {
+			f()
+		}
+		r.LoadAfter = loadAvg()
+	}()
+	if !v.echows || scen == "redis" {
+		if redisC, err = startRedis(o.redisBin, o.clientCPUs); err != nil {
+			return r, err
+		}
+	}
+	start := func(cpus string, useRedis bool) (*child, error) {
+		if v.echows {
+			argv := append([]string{v.bin, "-room", o.room, "-pprof"}, o.serverArgs...)
+			if useRedis {
+				argv = append(argv, "-redis", "127.0.0.1:"+strconv.Itoa(redisC.port))
+			}
+			return startPinned("echows server", cpus, o.serverEnv, "", argv, true)
+		}
+		// Upstream's logger writes two info lines per connection to stdout
+		// (drained by the tool) and to rotating files in
+		// APP_ENV_LOGGER_FOLDER_PATH (default: the working directory).
+		logDir := filepath.Join(os.TempDir(), "echows-load-upstream-logs")
+		_ = os.MkdirAll(logDir, 0o755)
+		cleanups = append(cleanups, func() { _ = os.RemoveAll(logDir) })
+		env := []string{"REDIS_PORT=" + strconv.Itoa(redisC.port), "BENCH_ROOM=" + o.room,
+			"APP_ENV_LOGGER_FOLDER_PATH=" + logDir + "/"}
+		if o.quietUp {
+			env = append(env, "QUIET=1")
+		}
+		return startPinned("upstream server", cpus, env, o.upstreamDir, []string{o.bunBin, "server.ts"}, true)
+	}
+	if b, err = start(o.serverCPUs, scen == "redis"); err != nil {
+		return r, err
+	}
+	sender := b
+	if scen == "redis" {
+		if a, err = start(o.clientCPUs, true); err != nil {
+			return r, err
+		}
+		sender = a
+	}
+	time.Sleep(time.Second)
+	base := fmt.Sprintf("http://127.0.0.1:%d", b.port)
+	r.RSSBefore, _ = rss(b.pid)
+	if v.echows {
+		r.GoBefore = fetchGoStats(base)
+	}
+
+	p := &pool{addr: fmt.Sprintf("127.0.0.1:%d", b.port), path: "/ws", bufSize: o.bufSize}
+	defer p.closeAll()
+	cpu0, _ := cpuTime(b.pid)
+	m0 := snapshotMachine()
+	el, failed, cerr := p.connectAll(n, o.dialConc, "u", o.dialTimeout)
+	cpu1, _ := cpuTime(b.pid)
+	r.ConnectOthers = othersCores(m0, snapshotMachine(), el)
+	r.ConnectSeconds, r.ConnectFailures = el.Seconds(), failed
+	r.ConnectRate = float64(n-failed) / el.Seconds()
+	r.ConnectCPU = (cpu1 - cpu0).Seconds()
+	logf("   connect+auth: %d clients in %.2fs = %.0f/s (server CPU %.2fs, others %.2f cores)", n-failed, el.Seconds(), r.ConnectRate, r.ConnectCPU, r.ConnectOthers)
+	if cerr != nil {
+		logf("   %v", cerr)
+		if failed == n {
+			return r, cerr
+		}
+	}
+	live := int64(n - failed)
+	time.Sleep(o.settle)
+	r.RSSAfter, _ = rss(b.pid)
+	r.ThreadsAfter = threads(b.pid)
+	r.IdleKiBPerConn = float64(r.RSSAfter-r.RSSBefore) / float64(live) / 1024
+	if v.echows {
+		r.GoAfter = fetchGoStats(base)
+	}
+	logf("   idle: RSS %.1f -> %.1f MiB = %.2f KiB per connection", mib(r.RSSBefore), mib(r.RSSAfter), r.IdleKiBPerConn)
+	if v.echows && o.heapProfile != "" && rep == 0 {
+		file := fmt.Sprintf("%s-%s-%s-%d.pprof", o.heapProfile, target, scen, n)
+		if body, err := httpDo("GET", base+"/debug/pprof/heap?gc=1"); err != nil {
+			logf("   heap profile: %v", err)
+		} else if err := os.WriteFile(file, body, 0o644); err == nil {
+			logf("   heap profile of the idle connections: %s", file)
+		}
+	}
+	if v.echows {
+		d := float64(live)
+		logf("   go: %.2f goroutines, %.0f B heap live, %.0f B stacks per connection",
+			float64(r.GoAfter.Goroutines-r.GoBefore.Goroutines)/d, float64(r.GoAfter.HeapLive-r.GoBefore.HeapLive)/d,
+			float64(r.GoAfter.Stacks-r.GoBefore.Stacks)/d)
+	}
+
+	sendBase := fmt.Sprintf("http://127.0.0.1:%d", sender.port)
+	mode := "room"
+	if scen == "redis" {
+		mode = "send"
+	}
+	id := int64(0)
+	for i := range o.warmup + o.bursts {
+		id++
+		br := doBurst(o, v.cork, p, b.pid, sendBase, mode, id, live)
+		kind := "burst"
+		if i < o.warmup {
+			kind = "warmup"
+		} else {
+			r.Bursts = append(r.Bursts, br)
+		}
+		logf("   %s %d: %d/%d in %.3fs = %.3f M/s, server CPU %.3fs = %.0f ns/delivery, %.1f msgs/write, client CPU %.0f%%, p50 %.1f ms p99 %.1f ms, lost %d reordered %d, others %.2f cores",
+			kind, id, br.Received, br.Deliveries, br.WallSeconds, br.PerSecond/1e6, br.ServerCPU, br.NsPerDelivery, br.MsgsPerWrite,
+			br.ClientCPUShare*100, float64(br.P50us)/1e3, float64(br.P99us)/1e3, br.Lost, br.Reordered, br.OthersCores)
+		time.Sleep(500 * time.Millisecond)
+	}
+	r.Median = medianBurst(r.Bursts)
+
+	if o.profile != "" && v.echows && scen == "local" && rep == 0 {
+		file := fmt.Sprintf("%s-%s-%d.pprof", o.profile, target, n)
+		done := make(chan error, 1)
+		go func() {
+			body, err := httpDo("GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, o.profileSecs))
+			if err == nil {
+				err = os.WriteFile(file, body, 0o644)
+			}
+			done <- err
+		}()
+		deadline := time.Now().Add(time.Duration(o.profileSecs) * time.Second)
+		bursts := 0
+		for time.Now().Before(deadline) {
+			id++
+			doBurst(o, v.cork, p, b.pid, sendBase, mode, id, live)
+			bursts++
+		}
+		if err := <-done; err != nil {
+			logf("   profile: %v", err)
+		} else {
+			r.Profile = file
+			logf("   profile of %d bursts: %s", bursts, file)
+		}
+	}
+
+	r.ClientsClosed = p.closed.Load()
+	r.ClientErrors = p.errs.Load()
+	r.FirstError = p.firstErr()
+	if r.ClientsClosed > 0 {
+		logf("   %d client connections were closed by the server; first error: %s", r.ClientsClosed, r.FirstError)
+	}
+	return r, nil
+}
+
+func fetchGoStats(base string) goStats {
+	var st goStats
+	body, err := httpDo("GET", base+"/stats?gc=1")
+	if err == nil {
+		_ = json.Unmarshal(body, &st)
+	}
+	return st
+}
+
+// doBurst makes the sender send o.count messages to the room and waits until
+// every live client got them all (or the timeout).
+func doBurst(o options, cork bool, p *pool, pid int, sendBase, mode string, id, live int64) burstResult {
+	bs := newBurstState(id, int64(o.count), live)
+	p.cur.Store(bs)
+	self := os.Getpid()
+	stopCount := func() int64 { return -1 }
+	if o.perf {
+		stopCount = countWrites(pid)
+	}
+	cpu0, _ := cpuTime(pid)
+	w0 := writeCalls(pid)
+	cl0, _ := cpuTime(self)
+	m0 := snapshotMachine()
+	t0 := time.Now()
+	url := fmt.Sprintf("%s/burst?room=%s&count=%d&size=%d&burst=%d&mode=%s", sendBase, o.room, o.count, o.size, id, mode)
+	if cork {
+		url += "&cork=1"
+	}
+	body, err := httpDo("POST", url)
+	var br burstResult
+	if err != nil {
+		logf("   burst %d: %v", id, err)
+	}
+	var sent struct {
+		ElapsedNs int64 `json:"elapsed_ns"`
+	}
+	_ = json.Unmarshal(body, &sent)
+	br.SendSeconds = float64(sent.ElapsedNs) / 1e9
+	select {
+	case <-bs.allDone:
+	case <-time.After(o.burstTimeout):
+		br.TimedOut = true
+	}
+	end := time.Unix(0, bs.lastDone.Load())
+	if br.TimedOut || end.Before(t0) {
+		end = time.Now()
+	}
+	cl1, _ := cpuTime(self)
+	time.Sleep(250 * time.Millisecond) // the server's trailing work (writers ending, GC) belongs to the burst
+	cpu1, _ := cpuTime(pid)
+	br.OthersCores = othersCores(m0, snapshotMachine(), time.Since(t0))
+	w1 := writeCalls(pid)
+	writes := stopCount()
+
+	br.Deliveries = live * int64(o.count)
+	br.Received = bs.received.Load()
+	br.Lost = br.Deliveries - br.Received
+	br.Reordered = bs.reordered.Load()
+	br.Gaps = bs.gaps.Load()
+	br.Stale = bs.stale.Load()
+	br.WallSeconds = end.Sub(t0).Seconds()
+	br.PerSecond = float64(br.Received) / br.WallSeconds
+	br.ServerCPU = (cpu1 - cpu0).Seconds()
+	br.NsPerDelivery = br.ServerCPU * 1e9 / float64(max(1, br.Received))
+	br.ServerWrites = writes // socket write system calls seen by perf
+	if writes < 0 {
+		br.ServerWrites = w1 - w0 // syscw: write and writev only, not send*
+	}
+	if br.ServerWrites > 0 {
+		br.MsgsPerWrite = float64(br.Received) / float64(br.ServerWrites)
+	}
+	br.ClientCPU = (cl1 - cl0).Seconds()
+	br.ClientCPUShare = br.ClientCPU / br.WallSeconds
+	q := bs.hist.quantiles(0.5, 0.99, 1)
+	br.P50us, br.P99us, br.MaxUs = q[0], q[1], q[2]
+	return br
+}
+
+func medianBurst(bs []burstResult) burstResult {
+	if len(bs) == 0 {
+		return burstResult{}
+	}
+	var m burstResult
+	m.Deliveries = bs[0].Deliveries
+	pick := func(f func(burstResult) float64) float64 {
+		v := make([]float64, len(bs))
+		for i, b := range bs {
+			v[i] = f(b)
+		}
+		return median(v)
+	}
+	m.PerSecond = pick(func(b burstResult) float64 { return b.PerSecond })
+	m.WallSeconds = pick(func(b burstResult) float64 { return b.WallSeconds })
+	m.ServerCPU = pick(func(b burstResult) float64 { return b.ServerCPU })
+	m.NsPerDelivery = pick(func(b burstResult) float64 { return b.NsPerDelivery })
+	m.MsgsPerWrite = pick(func(b burstResult) float64 { return b.MsgsPerWrite })
+	m.ClientCPU = pick(func(b burstResult) float64 { return b.ClientCPU })
+	m.ClientCPUShare = pick(func(b burstResult) float64 { return b.ClientCPUShare })
+	m.SendSeconds = pick(func(b burstResult) float64 { return b.SendSeconds })
+	m.OthersCores = pick(func(b burstResult) float64 { return b.OthersCores })
+	m.P50us = int64(pick(func(b burstResult) float64 { return float64(b.P50us) }))
+	m.P99us = int64(pick(func(b burstResult) float64 { return float64(b.P99us) }))
+	m.MaxUs = int64(pick(func(b burstResult) float64 { return float64(b.MaxUs) }))
+	for _, b := range bs { // losses add up; they are never a median
+		m.Received += b.Received
+		m.Lost += b.Lost
+		m.Reordered += b.Reordered
+		m.Gaps += b.Gaps
+		m.Stale += b.Stale
+		m.TimedOut = m.TimedOut || b.TimedOut
+	}
+	return m
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "echows-load: "+format+"\n", args...)
+	os.Exit(1)
+}

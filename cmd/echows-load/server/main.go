@@ -1,0 +1,113 @@
+// Command server is the echows server under test for cmd/echows-load: a
+// websocket.Server with the app hooks of the upstream bench server
+// (../upstream/server.ts), plus control endpoints (see package benchsrv).
+//
+//	server -addr 127.0.0.1:0 -room bench [-redis 127.0.0.1:6390] [-pprof]
+//
+// It prints "READY <port> <pid>" on stdout once it serves. Routes:
+//
+//	GET  /ws                    the WebSocket endpoint (authenticate with
+//	                            {"token": "<userId>"}; every client joins
+//	                            ws-default, ws-notification and -room)
+//	POST /burst?room=&count=&size=&event=&burst=&mode=room|send
+//	                            sends count messages to room, each with data
+//	                            {"b":burst,"s":seq,"t":<unix µs>,"p":"x…"} of
+//	                            size bytes: mode room calls SendToRoom (local
+//	                            fan-out), mode send calls Send (local fan-out
+//	                            when the room is here, and a publish to the
+//	                            broker for the other instances)
+//	GET  /stats[?gc=1]          JSON: the server's Stats, goroutines, Go memory
+//	                            (after a runtime.GC with gc=1)
+//	GET  /debug/pprof/...       net/http/pprof (with -pprof)
+//
+// echows-load starts it pinned to one core (taskset -c 0), so GOMAXPROCS is 1.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/echows/echows/cmd/echows-load/internal/benchsrv"
+	"github.com/echows/echows/websocket"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	room := flag.String("room", "bench", "room every client joins on authentication")
+	redisAddr := flag.String("redis", "", "Redis address for a RedisBroker (empty: in-process broker)")
+	backpressure := flag.Int("backpressure", 256<<20, "BackpressureLimit in bytes")
+	withPprof := flag.Bool("pprof", false, "mount net/http/pprof under /debug/pprof/")
+	logLevel := flag.String("log", "warn", "log level: debug, info, warn, error")
+	memProfileRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (1: every allocation in heap profiles); 0: Go's default")
+	idleTimeout := flag.Duration("idle-timeout", 0, "IdleTimeout (pings every half of it); 0: the default, 60 s")
+	flag.Parse()
+
+	if *memProfileRate > 0 {
+		runtime.MemProfileRate = *memProfileRate
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fatal("bad -log: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg := benchsrv.Config(*room, *backpressure, logger)
+	cfg.IdleTimeout = *idleTimeout
+	var broker *websocket.RedisBroker
+	if *redisAddr != "" {
+		rc := redis.NewClient(&redis.Options{Addr: *redisAddr})
+		defer rc.Close()
+		b, err := websocket.NewRedisBroker(rc, websocket.RedisBrokerOptions{Logger: logger})
+		if err != nil {
+			fatal("redis broker: %v", err)
+		}
+		broker, cfg.Broker = b, b
+	}
+	srv, err := websocket.New(cfg)
+	if err != nil {
+		fatal("new server: %v", err)
+	}
+	ctx := context.Background()
+	if err := srv.Configure(ctx); err != nil {
+		fatal("configure: %v", err)
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fatal("listen: %v", err)
+	}
+	hs := &http.Server{Handler: benchsrv.Mux(srv, *room, *withPprof), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && err != http.ErrServerClosed {
+			fatal("serve: %v", err)
+		}
+	}()
+	fmt.Printf("READY %d %d\n", ln.Addr().(*net.TCPAddr).Port, os.Getpid())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	_ = hs.Shutdown(sctx)
+	if broker != nil {
+		_ = broker.Close()
+	}
+}
+
+func fatal(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "echows bench server: "+format+"\n", args...)
+	os.Exit(1)
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// metric is one row of the summary.
+type metric struct {
+	name   string
+	scen   string // "" for both
+	get    func(*runResult) float64
+	format string
+	// target for echows: "min upstream", "max upstream", or a fixed bound
+	// via atLeast/atMost (0: none).
+	vsUpstream string // "higher" or "lower" is better
+	atLeast    float64
+	atMost     float64
+}
+
+var metrics = []metric{
+	{name: "connect+auth per s", scen: "local", get: func(r *runResult) float64 { return r.ConnectRate }, format: "%.0f", atLeast: 3400},
+	{name: "idle KiB per connection (RSS)", scen: "local", get: func(r *runResult) float64 { return r.IdleKiBPerConn }, format: "%.2f", atMost: 9},
+	{name: "deliveries per s (M)", get: func(r *runResult) float64 { return r.Median.PerSecond / 1e6 }, format: "%.3f", vsUpstream: "higher"},
+	{name: "server CPU ns per delivery", get: func(r *runResult) float64 { return r.Median.NsPerDelivery }, format: "%.0f", vsUpstream: "lower"},
+	{name: "server CPU s per burst", get: func(r *runResult) float64 { return r.Median.ServerCPU }, format: "%.3f"},
+	{name: "messages per write call", get: func(r *runResult) float64 { return r.Median.MsgsPerWrite }, format: "%.1f"},
+	{name: "latency p50 ms", get: func(r *runResult) float64 { return float64(r.Median.P50us) / 1e3 }, format: "%.1f"},
+	{name: "latency p99 ms", get: func(r *runResult) float64 { return float64(r.Median.P99us) / 1e3 }, format: "%.1f"},
+	{name: "other processes' CPU during bursts (cores)", get: func(r *runResult) float64 { return r.Median.OthersCores }, format: "%.2f"},
+	{name: "load tool CPU share of its core", get: func(r *runResult) float64 { return r.Median.ClientCPUShare * 100 }, format: "%.0f%%"},
+}
+
+// summary renders the medians over repetitions as markdown tables.
+func summary(o options, results []*runResult) string {
+	var sb strings.Builder
+	for _, scen := range o.scenarios {
+		for _, n := range o.clients {
+			fmt.Fprintf(&sb, "\n### %s, %d clients, %d × %d B per burst\n\n", scenTitle(scen), n, o.count, o.size)
+			fmt.Fprintf(&sb, "| metric |")
+			for _, t := range o.targets {
+				fmt.Fprintf(&sb, " %s median (min–max) |", t)
+			}
+			var others []string // echows targets compared with upstream
+			if slices.Contains(o.targets, "upstream") {
+				for _, t := range o.targets {
+					if t != "upstream" {
+						others = append(others, t)
+					}
+				}
+			}
+			for _, t := range others {
+				fmt.Fprintf(&sb, " %s / upstream | %s: target met |", t, t)
+			}
+			sb.WriteString("\n|---|")
+			for range o.targets {
+				sb.WriteString("---|")
+			}
+			for range others {
+				sb.WriteString("---|---|")
+			}
+			sb.WriteString("\n")
+			for _, m := range metrics {
+				if m.scen != "" && m.scen != scen {
+					continue
+				}
+				fmt.Fprintf(&sb, "| %s |", m.name)
+				med := map[string]float64{}
+				for _, t := range o.targets {
+					v := values(results, t, scen, n, m.get)
+					if len(v) == 0 {
+						sb.WriteString(" – |")
+						continue
+					}
+					med[t] = median(v)
+					fmt.Fprintf(&sb, " "+m.format+" ("+m.format+"–"+m.format+") |", med[t], slices.Min(v), slices.Max(v))
+				}
+				for _, t := range others {
+					e, okE := med[t]
+					u, okU := med["upstream"]
+					ratio := "–"
+					if okE && okU && u != 0 {
+						ratio = fmt.Sprintf("%.2f", e/u)
+					}
+					fmt.Fprintf(&sb, " %s | %s |", ratio, targetMet(m, e, u, okE, okU))
+				}
+				sb.WriteString("\n")
+			}
+			// integrity
+			for _, t := range o.targets {
+				var lost, reord, gaps, closed, runs, timeouts int64
+				for _, r := range results {
+					if r.Target == t && r.Scenario == scen && r.Clients == n {
+						runs++
+						closed += r.ClientsClosed
+						for _, b := range r.Bursts {
+							lost += b.Lost
+							reord += b.Reordered
+							gaps += b.Gaps
+							if b.TimedOut {
+								timeouts++
+							}
+						}
+					}
+				}
+				fmt.Fprintf(&sb, "\n%s: %d runs; over all measured bursts: lost %d, reordered %d, gaps %d, timed out %d; client connections closed by the server %d.", t, runs, lost, reord, gaps, timeouts, closed)
+			}
+			sb.WriteString("\n")
+		}
+	}
+	return sb.String()
+}
+
+func scenTitle(s string) string {
+	if s == "redis" {
+		return "Cross-instance: send on A, room on B through Redis"
+	}
+	return "One server: connect, idle memory, room fan-out"
+}
+
+func values(results []*runResult, t, scen string, n int, get func(*runResult) float64) []float64 {
+	var v []float64
+	for _, r := range results {
+		if r.Target == t && r.Scenario == scen && r.Clients == n && r.Error == "" {
+			v = append(v, get(r))
+		}
+	}
+	return v
+}
+
+func targetMet(m metric, e, u float64, okE, okU bool) string {
+	if !okE {
+		return "–"
+	}
+	var parts []string
+	check := func(ok bool, what string) {
+		mark := "yes"
+		if !ok {
+			mark = "**no**"
+		}
+		parts = append(parts, mark+" ("+what+")")
+	}
+	if okU {
+		switch m.vsUpstream {
+		case "higher":
+			check(e >= u, "≥ upstream")
+		case "lower":
+			check(e <= u, "≤ upstream")
+		}
+	}
+	if m.atLeast > 0 {
+		check(e >= m.atLeast, fmt.Sprintf("≥ %g", m.atLeast))
+	}
+	if m.atMost > 0 {
+		check(e <= m.atMost, fmt.Sprintf("≤ %g", m.atMost))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, ", ")
+}
