@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"time"
@@ -23,15 +22,17 @@ func (c *Client) startAuthentication(data json.RawMessage) {
 	header := c.header
 	c.mu.Unlock()
 	c.server.wg.Add(1) // the read loop holds a count, so this never races Wait
-	go c.server.authenticate(c, AuthRequest{ClientID: c.id, RemoteAddr: c.remoteAddr, Header: header, Data: data}, window)
+	go c.server.authenticate(c, AuthRequest{ClientID: c.id, RemoteAddr: c.remoteAddr, Header: header, Data: data})
 }
 
 // authenticate runs the Authenticate (and Handshake) hooks and, on success,
 // indexes the client, sends connected and runs OnConnected.
-func (s *Server) authenticate(c *Client, req AuthRequest, window time.Duration) {
+func (s *Server) authenticate(c *Client, req AuthRequest) {
 	defer s.wg.Done()
-	ctx, cancel := context.WithTimeout(c.ctx, window)
-	defer cancel()
+	// The client's own context: the auth timer closes the client when the
+	// window ends, which cancels it. A context derived from it would leave
+	// a children map and a done channel in it for the client's life.
+	ctx := c.ctx
 
 	var id *Identity
 	err := s.runHook("Authenticate", c, func() (err error) {

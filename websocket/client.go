@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"net/http"
@@ -46,7 +47,8 @@ type Client struct {
 	remoteAddr  string
 	server      *Server
 	conn        *gws.Conn
-	raw         net.Conn // the hijacked connection; only the writer writes to it
+	br          *bufio.Reader // gorilla's read buffer
+	raw         net.Conn      // the hijacked connection; only the writer writes to it
 	ctx         context.Context
 	cancel      context.CancelFunc
 	connectedAt time.Time

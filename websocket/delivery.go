@@ -98,7 +98,7 @@ func (s *Server) toUser(userID, event string, data json.RawMessage) {
 
 func (s *Server) toRoom(room, event string, data json.RawMessage, exclude []string) {
 	o, skip := s.newMessage(event, data), excluder(exclude)
-	s.index.each(func(x *index) map[*Client]struct{} { return x.rooms[room] }, func(c *Client) {
+	s.index.eachInRoom(room, func(c *Client) {
 		if !skip(c.id) {
 			c.deliver(o)
 		}
@@ -214,6 +214,44 @@ func (s *Server) publish(ctx context.Context, env wire.Envelope) error {
 	}
 	s.published.Add(1)
 	return nil
+}
+
+// Broker payloads go through a bounded inbox to one dispatcher goroutine,
+// which delivers everything that has arrived (at most inboxBatch envelopes)
+// under one cork: a burst from another instance is then written with one
+// write call per client and batch, not one per envelope.
+const (
+	inboxSize  = 4096 // payloads waiting; the broker's goroutine blocks past it
+	inboxBatch = 256  // envelopes delivered under one cork
+)
+
+type inboxItem struct {
+	channel string
+	payload []byte
+}
+
+// enqueue is the broker's handler: it hands the payload to the dispatcher,
+// in order.
+func (s *Server) enqueue(channel string, payload []byte) {
+	s.inbox <- inboxItem{channel, payload}
+}
+
+// dispatchInbox runs from Configure until the inbox is closed (Shutdown,
+// after the subscription ended).
+func (s *Server) dispatchInbox() {
+	defer close(s.inboxDone)
+	for first := range s.inbox {
+		s.Cork(func() {
+			s.receive(first.channel, first.payload)
+			for n := 1; n < inboxBatch && len(s.inbox) > 0; n++ {
+				m, ok := <-s.inbox
+				if !ok {
+					return
+				}
+				s.receive(m.channel, m.payload)
+			}
+		})
+	}
 }
 
 // receive handles a payload from the broker: other instances' envelopes are

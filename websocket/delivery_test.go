@@ -204,6 +204,8 @@ func TestEnvelopesFromOtherServers(t *testing.T) {
 	broker.Publish(ctx, wire.ChannelBroadcast, []byte(`{"serverId":"x","type":"nope","event":"e"}`))
 	broker.Publish(ctx, wire.ChannelBroadcast, []byte(`not json`))
 	ts.expectNothing(t, m[0].c, m[0].id)
+	// broker payloads are dispatched on the server's own goroutine
+	waitFor(t, "the malformed envelopes counted", func() bool { return ts.Stats().Malformed == 2 })
 	if st := ts.Stats(); st.Malformed != 2 || st.Received != 1 {
 		t.Fatalf("stats %+v", st)
 	}

@@ -58,7 +58,11 @@
 // shares; nothing is encoded per recipient. Each client has its own queue
 // and writer, so a slow client never delays another: past BackpressureLimit
 // bytes queued, messages to it are dropped and counted (or it is closed,
-// with CloseOnBackpressureLimit) until its queue drains.
+// with CloseOnBackpressureLimit) until its queue drains. A writer waits
+// while its queue is still growing (a burst being queued) so that it writes
+// the burst in one call; Cork holds every writer until a batch of sends is
+// queued, as uWebSockets' cork does, and envelopes from the broker are
+// delivered in corked batches.
 //
 // # Concurrency
 //

@@ -48,6 +48,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		remoteAddr:  r.RemoteAddr,
 		server:      s,
 		conn:        conn,
+		br:          hw.br,
 		raw:         hw.conn.Conn,
 		connectedAt: now,
 		header:      r.Header,
@@ -109,6 +110,7 @@ func upgradeError(w http.ResponseWriter, _ *http.Request, status int, reason err
 type hijackWriter struct {
 	http.ResponseWriter
 	conn *queuedConn
+	br   *bufio.Reader
 }
 
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -117,7 +119,13 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &queuedConn{Conn: nc}
-	return w.conn, brw, nil
+	if brw.Reader.Buffered() > 0 {
+		return w.conn, brw, nil // gorilla refuses it: the client sent data too early
+	}
+	// A small reader of our own, which gorilla reuses as its read buffer
+	// (ReadBufferSize 0), so the read loop can see what it holds.
+	w.br = bufio.NewReaderSize(w.conn, readBufferSize)
+	return w.conn, bufio.NewReadWriter(w.br, brw.Writer), nil
 }
 
 func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -2,10 +2,14 @@ package websocket
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/echows/echows/websocket/wire"
 )
+
+// pingChunk is how many clients a ping round pings before it yields.
+const pingChunk = 64
 
 // sweep runs until ctx ends: every HeartbeatInterval it closes authenticated
 // clients idle for longer than HeartbeatTimeout (4002); with pings on, every
@@ -28,8 +32,14 @@ func (s *Server) sweep(ctx context.Context) {
 		case now := <-heartbeat.C:
 			s.closeIdle(now)
 		case <-pings:
-			for _, c := range s.index.all() {
+			for i, c := range s.index.all() {
 				c.out.pushControl(c, pingFrame)
+				if i%pingChunk == pingChunk-1 {
+					// Let the writers just started run and end: a ping round
+					// then never has more than about pingChunk writer
+					// goroutines (and their stacks) alive at once.
+					runtime.Gosched()
+				}
 			}
 		}
 	}

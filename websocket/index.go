@@ -12,6 +12,10 @@ type index struct {
 	users   map[string]map[*Client]struct{}
 	rooms   map[string]map[*Client]struct{}
 	authed  map[*Client]struct{}
+	// ownRooms counts the clients in the room of their own id: that
+	// membership lives only in the client's room set (the room is found
+	// through clients), which saves a one-member set per client.
+	ownRooms int
 }
 
 func newIndex() *index {
@@ -81,6 +85,10 @@ func (x *index) remove(c *Client) {
 		removeFrom(x.users, c.userID, c)
 	}
 	for r := range c.rooms {
+		if r == c.id {
+			x.ownRooms--
+			continue
+		}
 		removeFrom(x.rooms, r, c)
 	}
 	c.rooms = nil
@@ -101,7 +109,14 @@ func (x *index) joinLocked(c *Client, room string) {
 	if c.rooms == nil {
 		c.rooms = make(map[string]struct{}, 4)
 	}
+	if _, ok := c.rooms[room]; ok {
+		return
+	}
 	c.rooms[room] = struct{}{}
+	if room == c.id {
+		x.ownRooms++
+		return
+	}
 	addTo(x.rooms, room, c)
 }
 
@@ -113,6 +128,10 @@ func (x *index) leave(c *Client, room string) bool {
 		return false
 	}
 	delete(c.rooms, room)
+	if room == c.id {
+		x.ownRooms--
+		return true
+	}
 	removeFrom(x.rooms, room, c)
 	return true
 }
@@ -120,6 +139,9 @@ func (x *index) leave(c *Client, room string) bool {
 func (x *index) hasRoom(room string) bool {
 	x.mu.RLock()
 	_, ok := x.rooms[room]
+	if !ok {
+		ok = x.ownerLocked(room) != nil
+	}
 	x.mu.RUnlock()
 	return ok
 }
@@ -157,6 +179,36 @@ func (x *index) members(m map[string]map[*Client]struct{}, key string) []*Client
 	return out
 }
 
+// ownerLocked returns the client whose own-id room is room, when it is in
+// it.
+func (x *index) ownerLocked(room string) *Client {
+	if c := x.clients[room]; c != nil {
+		if _, in := c.rooms[room]; in {
+			return c
+		}
+	}
+	return nil
+}
+
+// eachInRoom calls fn for every member of room under the read lock.
+func (x *index) eachInRoom(room string, fn func(*Client)) {
+	x.mu.RLock()
+	for c := range x.rooms[room] {
+		fn(c)
+	}
+	if c := x.ownerLocked(room); c != nil {
+		fn(c)
+	}
+	x.mu.RUnlock()
+}
+
+// roomMembers returns a snapshot of room's members.
+func (x *index) roomMembers(room string) []*Client {
+	var out []*Client
+	x.eachInRoom(room, func(c *Client) { out = append(out, c) })
+	return out
+}
+
 // each calls fn for every member of set under the read lock. fn must not
 // block: it may only enqueue.
 func (x *index) each(set func(*index) map[*Client]struct{}, fn func(*Client)) {
@@ -170,7 +222,7 @@ func (x *index) each(set func(*index) map[*Client]struct{}, fn func(*Client)) {
 func (x *index) counts() (clients, authed, users, rooms int) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.clients), len(x.authed), len(x.users), len(x.rooms)
+	return len(x.clients), len(x.authed), len(x.users), len(x.rooms) + x.ownRooms
 }
 
 func addTo(m map[string]map[*Client]struct{}, key string, c *Client) {

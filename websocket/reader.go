@@ -19,13 +19,73 @@ var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // finishes the client. It is the only reader of the connection, and runs
 // the hooks that must see the client's messages in order.
 func (c *Client) readLoop() {
-	defer c.server.wg.Done()
-	defer c.finish()
+	for {
+		// Wait for the next frame here, on a shallow stack, rather than deep
+		// in gorilla's frame reader: an idle client's goroutine stays small.
+		if c.br != nil && c.br.Buffered() == 0 {
+			if _, err := c.br.Peek(1); err != nil {
+				c.logReadEnd(err)
+				break
+			}
+		}
+		if c.controlFrame() {
+			continue // a ping or pong, handled without entering gorilla
+		}
+		if !c.readOne() {
+			break
+		}
+		// The message was handled: go on reading on a fresh goroutine, so
+		// that the stack this one grew (JSON decoding, hooks) is freed now
+		// instead of staying with the client while it idles.
+		go c.readLoop() // the wait group count carries over
+		return
+	}
+	c.finish()
+	c.server.wg.Done()
+}
+
+// controlFrame handles a complete ping or pong from the client at the head
+// of the read buffer the way the handlers set in ServeHTTP do (pinged, and a
+// pong for a ping), and reports whether it did. Anything else (a data or
+// close frame, an incomplete or unusual control frame) is left to gorilla.
+func (c *Client) controlFrame() bool {
+	if c.br == nil {
+		return false
+	}
+	h, err := c.br.Peek(2)
+	if err != nil {
+		return false
+	}
+	op := h[0] & 0x0F
+	if h[0]&0xF0 != finBit || (op != opPing && op != opPong) || h[1]&0x80 == 0 || h[1]&0x7F > 125 {
+		return false
+	}
+	n := int(h[1] & 0x7F)
+	f, err := c.br.Peek(2 + 4 + n)
+	if err != nil {
+		return false
+	}
+	if op == opPing {
+		pong := make([]byte, 2+n)
+		pong[0], pong[1] = finBit|opPong, byte(n)
+		for i := range n {
+			pong[2+i] = f[6+i] ^ f[2+i&3]
+		}
+		c.out.pushControl(c, pong)
+	}
+	_, _ = c.br.Discard(2 + 4 + n)
+	c.pinged()
+	return true
+}
+
+// readOne reads frames until it has handled one message (true) or the
+// connection ended (false).
+func (c *Client) readOne() bool {
 	for {
 		typ, r, err := c.conn.NextReader()
 		if err != nil {
 			c.logReadEnd(err)
-			return
+			return false
 		}
 		if typ != gws.TextMessage {
 			c.touch()
@@ -38,7 +98,7 @@ func (c *Client) readLoop() {
 		if err != nil {
 			readBuffers.Put(buf)
 			c.logReadEnd(err)
-			return
+			return false
 		}
 		c.touch()
 		c.pinged()
@@ -52,6 +112,7 @@ func (c *Client) readLoop() {
 			readBuffers.Put(buf)
 		}
 		c.handle(msg, err)
+		return true
 	}
 }
 

@@ -43,6 +43,10 @@ type Server struct {
 	hookCtx    context.Context
 	hookCancel context.CancelFunc
 
+	cork      corking
+	inbox     chan inboxItem // broker payloads for dispatchInbox
+	inboxDone chan struct{}  // closed when dispatchInbox returned
+
 	dropped       atomic.Uint64
 	published     atomic.Uint64
 	publishErrors atomic.Uint64
@@ -67,7 +71,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.hookCtx, s.hookCancel = context.WithCancel(context.Background())
 	s.upgrader = gws.Upgrader{
-		ReadBufferSize:  readBufferSize,
+		ReadBufferSize:  0,                 // gorilla reads through the reader hijackWriter.Hijack returns
 		WriteBufferPool: unusedWritePool{}, // the server writes frames itself
 		CheckOrigin:     s.checkOrigin,
 		Error:           upgradeError,
@@ -98,11 +102,15 @@ func (s *Server) Configure(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReadyTimeout)
 	defer cancel()
-	sub, err := s.broker.Subscribe(ctx, s.receive)
+	s.inbox, s.inboxDone = make(chan inboxItem, inboxSize), make(chan struct{})
+	go s.dispatchInbox()
+	sub, err := s.broker.Subscribe(ctx, s.enqueue)
 	if err != nil {
 		if !errors.Is(err, ErrBrokerNotReady) {
 			err = fmt.Errorf("%w: %w", ErrBrokerNotReady, err)
 		}
+		close(s.inbox)
+		<-s.inboxDone
 		return fmt.Errorf("configure websocket server (waited up to %v): %w", s.cfg.ReadyTimeout, err)
 	}
 	s.sub = sub
@@ -153,6 +161,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if cerr := sub.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("websocket shutdown: unsubscribe: %w", cerr)
 		}
+		close(s.inbox) // the handler is not called after Close returned
+		<-s.inboxDone
 	}
 	return err
 }
@@ -199,7 +209,7 @@ func (s *Server) UserClients(userID string) []*Client {
 
 // RoomClients returns the clients in a room on this instance.
 func (s *Server) RoomClients(room string) []*Client {
-	return s.index.members(s.index.rooms, room)
+	return s.index.roomMembers(room)
 }
 
 // runHook calls fn, turning a panic into an error; hook errors are logged

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"encoding/json"
+	"runtime"
 	"sync"
 	"time"
 
@@ -81,6 +82,7 @@ type queue struct {
 	closed        bool          // a close frame is queued: nothing more is accepted
 	dead          bool          // the connection is finished
 	backpressured bool          // over the limit; clears when the queue drains
+	held          bool          // writing, but the writer waits for the end of a Cork
 	dropped       uint64        // messages dropped for backpressure
 	flushed       chan struct{} // made by finish, closed when the running writer exits
 }
@@ -151,6 +153,13 @@ func (q *queue) appendLocked(c *Client, it item, size int) {
 	if !q.writing {
 		q.writing = true
 		c.server.wg.Add(1)
+		if c.server.hold(c) {
+			q.held = true // started by the end of the cork
+		} else {
+			go c.writeLoop()
+		}
+	} else if q.held && q.bytes >= corkLimit {
+		q.held = false
 		go c.writeLoop()
 	}
 }
@@ -169,12 +178,30 @@ func (q *queue) finish() <-chan struct{} {
 	return q.flushed
 }
 
+// Adaptive corking bounds: before each round, writeLoop yields while its
+// queue keeps growing, so that a producer still queueing (a loop of sends, a
+// burst from the broker) finishes its batch and the writer takes it in one
+// round; at most maxCorkYields times, and never past corkLimit bytes (see
+// cork.go). On one core the producer runs between two looks; an idle server
+// pays one yield per writer start.
+const maxCorkYields = 16
+
 // writeLoop drains the queue: each round takes everything queued and
-// writes it with one write call.
+// writes it with as few write calls as it can.
 func (c *Client) writeLoop() {
 	defer c.server.wg.Done()
 	q := &c.out
 	for {
+		for i, prev := 0, -1; i < maxCorkYields; i++ {
+			q.mu.Lock()
+			n, size := len(q.items), q.bytes
+			q.mu.Unlock()
+			if n == prev || size >= corkLimit {
+				break
+			}
+			prev = n
+			runtime.Gosched()
+		}
 		q.mu.Lock()
 		if len(q.items) == 0 || q.dead {
 			q.endLocked()
