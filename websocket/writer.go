@@ -184,7 +184,7 @@ func (q *queue) finish() <-chan struct{} {
 // round; at most maxCorkYields times, and never past corkLimit bytes (see
 // cork.go). On one core the producer runs between two looks; an idle server
 // pays one yield per writer start.
-const maxCorkYields = 16
+const maxCorkYields = 64
 
 // writeLoop drains the queue: each round takes everything queued and
 // writes it with as few write calls as it can.
