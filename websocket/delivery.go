@@ -90,24 +90,22 @@ func (s *Server) toClient(clientID, event string, data json.RawMessage) bool {
 }
 
 func (s *Server) toUser(userID, event string, data json.RawMessage) {
-	o := s.newMessage(event, data)
-	s.index.each(func(x *index) map[*Client]struct{} { return x.users[userID] }, func(c *Client) {
-		c.deliver(o)
-	})
+	s.fanOut(func(fn func(*Client)) { s.index.eachOfUser(userID, fn) }, event, data, nil)
 }
 
 func (s *Server) toRoom(room, event string, data json.RawMessage, exclude []string) {
-	o, skip := s.newMessage(event, data), excluder(exclude)
-	s.index.eachInRoom(room, func(c *Client) {
-		if !skip(c.id) {
-			c.deliver(o)
-		}
-	})
+	s.fanOut(func(fn func(*Client)) { s.index.eachInRoom(room, fn) }, event, data, exclude)
 }
 
 func (s *Server) toAll(event string, data json.RawMessage, exclude []string) {
+	s.fanOut(s.index.eachAuthed, event, data, exclude)
+}
+
+// fanOut encodes one message and queues it for every client each yields,
+// but the excluded ones.
+func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.RawMessage, exclude []string) {
 	o, skip := s.newMessage(event, data), excluder(exclude)
-	s.index.each(func(x *index) map[*Client]struct{} { return x.authed }, func(c *Client) {
+	each(func(c *Client) {
 		if !skip(c.id) {
 			c.deliver(o)
 		}

@@ -50,7 +50,7 @@ func (s *Server) sweep(ctx context.Context) {
 func (s *Server) closeIdle(now time.Time) {
 	deadline := now.Add(-s.cfg.HeartbeatTimeout).UnixNano()
 	var idle []*Client
-	s.index.each(func(x *index) map[*Client]struct{} { return x.authed }, func(c *Client) {
+	s.index.eachAuthed(func(c *Client) {
 		if c.lastActivity.Load() < deadline {
 			idle = append(idle, c)
 		}

@@ -167,18 +167,6 @@ func (x *index) all() []*Client {
 	return out
 }
 
-// members returns a snapshot of a set in m.
-func (x *index) members(m map[string]map[*Client]struct{}, key string) []*Client {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	set := m[key]
-	out := make([]*Client, 0, len(set))
-	for c := range set {
-		out = append(out, c)
-	}
-	return out
-}
-
 // ownerLocked returns the client whose own-id room is room, when it is in
 // it.
 func (x *index) ownerLocked(room string) *Client {
@@ -190,7 +178,8 @@ func (x *index) ownerLocked(room string) *Client {
 	return nil
 }
 
-// eachInRoom calls fn for every member of room under the read lock.
+// eachInRoom calls fn for every member of room under the read lock, the
+// client whose own-id room it is included.
 func (x *index) eachInRoom(room string, fn func(*Client)) {
 	x.mu.RLock()
 	for c := range x.rooms[room] {
@@ -202,21 +191,31 @@ func (x *index) eachInRoom(room string, fn func(*Client)) {
 	x.mu.RUnlock()
 }
 
-// roomMembers returns a snapshot of room's members.
-func (x *index) roomMembers(room string) []*Client {
-	var out []*Client
-	x.eachInRoom(room, func(c *Client) { out = append(out, c) })
-	return out
-}
-
-// each calls fn for every member of set under the read lock. fn must not
-// block: it may only enqueue.
-func (x *index) each(set func(*index) map[*Client]struct{}, fn func(*Client)) {
+// eachOfUser calls fn for every client of userID under the read lock.
+func (x *index) eachOfUser(userID string, fn func(*Client)) {
 	x.mu.RLock()
-	for c := range set(x) {
+	for c := range x.users[userID] {
 		fn(c)
 	}
 	x.mu.RUnlock()
+}
+
+// eachAuthed calls fn for every authenticated client under the read lock.
+func (x *index) eachAuthed(fn func(*Client)) {
+	x.mu.RLock()
+	for c := range x.authed {
+		fn(c)
+	}
+	x.mu.RUnlock()
+}
+
+// The each* functions call fn under the read lock: fn must not block; it
+// may only enqueue. snapshot turns one of them into a list, safe to use
+// without the lock.
+func snapshot(each func(fn func(*Client))) []*Client {
+	var out []*Client
+	each(func(c *Client) { out = append(out, c) })
+	return out
 }
 
 func (x *index) counts() (clients, authed, users, rooms int) {

@@ -204,12 +204,12 @@ func (s *Server) Clients() []*Client { return s.index.all() }
 
 // UserClients returns the clients of a user on this instance.
 func (s *Server) UserClients(userID string) []*Client {
-	return s.index.members(s.index.users, userID)
+	return snapshot(func(fn func(*Client)) { s.index.eachOfUser(userID, fn) })
 }
 
 // RoomClients returns the clients in a room on this instance.
 func (s *Server) RoomClients(room string) []*Client {
-	return s.index.roomMembers(room)
+	return snapshot(func(fn func(*Client)) { s.index.eachInRoom(room, fn) })
 }
 
 // runHook calls fn, turning a panic into an error; hook errors are logged
