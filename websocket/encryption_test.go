@@ -163,12 +163,7 @@ func TestEncryptedBatchLimit(t *testing.T) {
 	ts.Broadcast("slow", 1)
 	// wait until the limit is reached, then give the others every chance to
 	// exceed it before releasing them
-	for deadline := time.Now().Add(readTimeout); active.Load() < limit; {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d transforms started", active.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "the limit of transforms to run", func() bool { return active.Load() >= limit })
 	time.Sleep(50 * time.Millisecond) // a window for a violation to show; not a synchronisation
 	once.Do(func() { close(release) })
 	for _, x := range m {
