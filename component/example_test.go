@@ -45,7 +45,7 @@ func Example() {
 		lifecycle.ProvideEcho,
 		lifecycle.EchoServer,
 		component.Module,
-		fx.Supply(component.Config{Path: "/realtime", ListenAddr: "127.0.0.1:0"}),
+		fx.Supply(component.Config{Settings: websocket.Settings{Path: "/realtime"}, ListenAddr: "127.0.0.1:0"}),
 		fx.Provide(authenticate),
 		fx.Populate(&server),
 	)
@@ -110,7 +110,7 @@ func Example_client() {
 	json.Unmarshal([]byte(data), &connected)
 	fmt.Println(event, connected.UserID)
 
-	svc.server.SendToUser("alice", "greeting", map[string]string{"text": "hello"})
+	svc.server.Local().ToUser("alice", "greeting", map[string]string{"text": "hello"})
 	fmt.Println(read())
 	svc.emitter.ToUser(ctx, "alice", "job-done", map[string]int{"id": 7})
 	fmt.Println(read())
@@ -155,7 +155,7 @@ func Example_decorate() {
 func ExampleNew() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, err := component.New(component.Config{}, component.Deps{Hooks: component.Hooks{Authenticate: authenticate()}})
+	st, err := component.New(component.Config{}, component.Deps{Hooks: websocket.Hooks{Authenticate: authenticate()}})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -76,8 +76,8 @@ type Params struct {
 }
 
 // Hooks returns the hooks in p.
-func (p Params) Hooks() Hooks {
-	return Hooks{
+func (p Params) Hooks() websocket.Hooks {
+	return websocket.Hooks{
 		Authenticate:      p.Authenticate,
 		Handshake:         p.Handshake,
 		ValidateRooms:     p.ValidateRooms,

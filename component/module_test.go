@@ -92,7 +92,7 @@ func TestMissingAuthenticateFailsWithErrNoAuthenticate(t *testing.T) {
 
 func TestRequireEncryptionWithoutHandshakeFails(t *testing.T) {
 	app := fx.New(fx.NopLogger, lifecycle.ProvideEcho, component.Module,
-		fx.Supply(component.Config{RequireEncryption: true}), provideAuth(testAuth))
+		fx.Supply(component.Config{Settings: websocket.Settings{RequireEncryption: true}}), provideAuth(testAuth))
 	if err := app.Err(); !errors.Is(err, websocket.ErrNoHandshake) || !strings.Contains(err.Error(), "websocket.HandshakeFunc") {
 		t.Fatalf("app error %v, want one wrapping websocket.ErrNoHandshake naming websocket.HandshakeFunc", err)
 	}
@@ -104,14 +104,14 @@ func TestInvalidConfigFailsClearly(t *testing.T) {
 		cfg     component.Config
 		mention string
 	}{
-		{name: "NegativeAuthTimeout", cfg: component.Config{AuthTimeout: -time.Second}, mention: "AuthTimeout"},
-		{name: "NegativeHeartbeatTimeout", cfg: component.Config{HeartbeatTimeout: -1}, mention: "HeartbeatTimeout"},
-		{name: "NegativeReadyTimeout", cfg: component.Config{ReadyTimeout: -time.Millisecond}, mention: "ReadyTimeout"},
-		{name: "NegativeMaxPayloadLength", cfg: component.Config{MaxPayloadLength: -1}, mention: "MaxPayloadLength"},
-		{name: "PathWithoutSlash", cfg: component.Config{Path: "ws"}, mention: "Path"},
+		{name: "NegativeAuthTimeout", cfg: component.Config{Settings: websocket.Settings{AuthTimeout: -time.Second}}, mention: "AuthTimeout"},
+		{name: "NegativeHeartbeatTimeout", cfg: component.Config{Settings: websocket.Settings{HeartbeatTimeout: -1}}, mention: "HeartbeatTimeout"},
+		{name: "NegativeReadyTimeout", cfg: component.Config{Settings: websocket.Settings{ReadyTimeout: -time.Millisecond}}, mention: "ReadyTimeout"},
+		{name: "NegativeMaxPayloadLength", cfg: component.Config{Settings: websocket.Settings{MaxPayloadLength: -1}}, mention: "MaxPayloadLength"},
+		{name: "PathWithoutSlash", cfg: component.Config{Settings: websocket.Settings{Path: "ws"}}, mention: "Path"},
 		{name: "RedisURLAndAddr", cfg: component.Config{RedisURL: "redis://127.0.0.1:1", RedisAddr: "127.0.0.1:1"}, mention: "RedisAddr"},
 		{name: "BadRedisURL", cfg: component.Config{RedisURL: "http://not-redis"}, mention: "RedisURL"},
-		{name: "ReservedServerID", cfg: component.Config{ServerID: "emitter"}, mention: "ServerID"},
+		{name: "ReservedServerID", cfg: component.Config{Settings: websocket.Settings{ServerID: "emitter"}}, mention: "ServerID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			app := fx.New(fx.NopLogger, lifecycle.ProvideEcho, component.Module, fx.Supply(tc.cfg), provideAuth(testAuth))
@@ -151,14 +151,14 @@ func TestDecorateReplacesAHook(t *testing.T) {
 // fx.Replace on a supplied Config takes effect (path and default rooms).
 func TestReplaceConfig(t *testing.T) {
 	a := startApp(t, component.Config{},
-		fx.Replace(component.Config{ListenAddr: "127.0.0.1:0", Path: "/realtime", DefaultRooms: []string{"lobby"}}),
+		fx.Replace(component.Config{ListenAddr: "127.0.0.1:0", Settings: websocket.Settings{Path: "/realtime", DefaultRooms: []string{"lobby"}}}),
 	)
 	if a.server.Path() != "/realtime" {
 		t.Fatalf("Path %q, want the replaced /realtime", a.server.Path())
 	}
 	c := wstest.Dial(t, a.url("/realtime"))
 	id := c.Authenticate("carol").ID
-	if err := a.server.SendToRoom("lobby", "hi", "lobby"); err != nil {
+	if err := a.server.Local().ToRoom("lobby", "hi", "lobby"); err != nil {
 		t.Fatal(err)
 	}
 	c.ExpectData("hi", `"lobby"`)
@@ -182,9 +182,9 @@ func TestReplaceOrDecorateConfigWithoutStarting(t *testing.T) {
 		opts []fx.Option
 		want string
 	}{
-		{name: "ReplaceWithoutSupply", opts: []fx.Option{fx.Replace(component.Config{Path: "/replaced"})}, want: "/replaced"},
+		{name: "ReplaceWithoutSupply", opts: []fx.Option{fx.Replace(component.Config{Settings: websocket.Settings{Path: "/replaced"}})}, want: "/replaced"},
 		{name: "DecorateSupplied", want: "/decorated", opts: []fx.Option{
-			fx.Supply(component.Config{Path: "/supplied"}),
+			fx.Supply(component.Config{Settings: websocket.Settings{Path: "/supplied"}}),
 			fx.Decorate(func(c component.Config) component.Config { c.Path = "/decorated"; return c }),
 		}},
 	} {
@@ -224,7 +224,7 @@ func TestNoConfigMeansDefaultsAndServerUsableBeforeStart(t *testing.T) {
 	if err := s.Send(ctx, "", "early", 1); err != nil {
 		t.Fatalf("Send before start: %v", err)
 	}
-	if err := s.SendToRoom("ws-default", "early", 1); err != nil {
+	if err := s.Local().ToRoom("ws-default", "early", 1); err != nil {
 		t.Fatalf("SendToRoom before start: %v", err)
 	}
 	if err := app.Start(ctx); err != nil {

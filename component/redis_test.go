@@ -45,7 +45,7 @@ func TestTwoAppsOnOneRedisDeliverToEachOther(t *testing.T) {
 	}
 	ca.ExpectData("job", `"from b's emitter"`)
 
-	if err := a.server.Emit(ctx, websocket.ToUser("bob"), "dm", "from a"); err != nil {
+	if err := a.server.ToUser(ctx, "bob", "dm", "from a"); err != nil {
 		t.Fatalf("a Emit: %v", err)
 	}
 	cb.ExpectData("dm", `"from a"`)
@@ -128,7 +128,7 @@ func TestRedisNeverReadyFailsStart(t *testing.T) {
 	ln.Close()
 
 	app := fx.New(fx.NopLogger, lifecycle.ProvideEcho, component.Module, provideAuth(testAuth),
-		fx.Supply(component.Config{RedisAddr: dead, ReadyTimeout: 300 * time.Millisecond}),
+		fx.Supply(component.Config{RedisAddr: dead, Settings: websocket.Settings{ReadyTimeout: 300 * time.Millisecond}}),
 		fx.Supply(quietLogger()))
 	err = app.Start(boundedCtx(t))
 	if !errors.Is(err, websocket.ErrBrokerNotReady) || !strings.Contains(err.Error(), dead) || !strings.Contains(err.Error(), "300ms") {

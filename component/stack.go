@@ -16,7 +16,7 @@ import (
 // collaborators the fx module takes from the graph.
 type Deps struct {
 	// Hooks are the server's hooks; Authenticate is required.
-	Hooks Hooks
+	Hooks websocket.Hooks
 	// Logger receives the server's logs. Optional. Default slog.Default().
 	Logger *slog.Logger
 	// Redis is the app's own client, used for cross-instance fan-out and

@@ -90,7 +90,7 @@ func TestByHandEchoShutdownDoesNotWaitForWebSockets(t *testing.T) {
 		t.Fatalf("Echo stop with a WebSocket client connected: %v", err)
 	}
 	// The client outlived Echo's Shutdown and is still served.
-	if err := s.SendToClient(id, "still-here", 1); err != nil {
+	if err := s.Local().ToClient(id, "still-here", 1); err != nil {
 		t.Fatalf("SendToClient after Echo stopped: %v", err)
 	}
 	c.ExpectData("still-here", "1")
@@ -148,7 +148,7 @@ func TestStartEchoBindErrorIsReturned(t *testing.T) {
 // stop closes the clients with 1001.
 func TestRegisterGatesTheEndpointUntilStart(t *testing.T) {
 	ctx := stopCtx(t)
-	s := newServer(t, websocket.Config{Path: "/rt"})
+	s := newServer(t, websocket.Config{Settings: websocket.Settings{Path: "/rt"}})
 	e := lifecycle.NewEcho()
 	lc := fxtest.NewLifecycle(t)
 	lifecycle.Register(lifecycle.Params{Lifecycle: lc, Echo: e, Server: s})
@@ -183,7 +183,7 @@ func TestRegisterGatesTheEndpointUntilStart(t *testing.T) {
 func TestRegisterStartFailsWhenBrokerNeverReady(t *testing.T) {
 	dead := deadAddr(t)
 	broker := newRedisBroker(t, dead)
-	s := newServer(t, websocket.Config{Broker: broker, ReadyTimeout: 200 * time.Millisecond})
+	s := newServer(t, websocket.Config{Settings: websocket.Settings{ReadyTimeout: 200 * time.Millisecond}, Broker: broker})
 	lc := fxtest.NewLifecycle(t)
 	lifecycle.Register(lifecycle.Params{Lifecycle: lc, Echo: lifecycle.NewEcho(), Server: s})
 	err := lc.Start(stopCtx(t))

@@ -86,7 +86,7 @@ func TestAuthenticationFailures(t *testing.T) {
 }
 
 func TestAuthTimeout(t *testing.T) {
-	ts := startServer(t, Config{AuthTimeout: 50 * time.Millisecond})
+	ts := startServer(t, Config{Settings: Settings{AuthTimeout: 50 * time.Millisecond}})
 	t.Run("nothing sent", func(t *testing.T) {
 		c := ts.dial(t)
 		c.expectClose(wire.CloseAuthTimeout, wire.ReasonAuthTimeout)
@@ -104,7 +104,7 @@ func TestAuthTimeout(t *testing.T) {
 }
 
 func TestSlowAuthenticationDoesNotBlockOthers(t *testing.T) {
-	ts := startServer(t, Config{AuthTimeout: time.Minute})
+	ts := startServer(t, Config{Settings: Settings{AuthTimeout: time.Minute}})
 	slow := ts.dial(t)
 	slow.send(wire.EventAuthenticate, map[string]string{"token": "hang"})
 	slow.send(wire.EventAuthenticate, map[string]string{"token": "again"})
@@ -123,7 +123,7 @@ func TestAuthenticateAsDecodesCredentials(t *testing.T) {
 		decoded <- c
 		return &Identity{UserID: c.Token}, nil
 	})
-	ts := startServer(t, Config{Authenticate: auth})
+	ts := startServer(t, Config{Hooks: Hooks{Authenticate: auth}})
 	c := ts.dial(t)
 	c.send(wire.EventAuthenticate, map[string]string{"type": "Bearer", "token": "carol"})
 	c.expect(wire.EventConnected)

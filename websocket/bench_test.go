@@ -48,15 +48,15 @@ func waitBytes(b *testing.B, received *atomic.Int64, want int64) {
 }
 
 func benchFanOut(b *testing.B, members int) {
-	ts := startServer(b, Config{Logger: quietLogger(), DefaultRooms: []string{"room"}, BackpressureLimit: 64 << 20})
+	ts := startServer(b, Config{Settings: Settings{DefaultRooms: []string{"room"}, BackpressureLimit: 64 << 20}, Logger: quietLogger()})
 	_, received, _ := benchClients(b, ts, members)
 	data := map[string]string{"text": "a 64-byte chat message, give or take a few bytes of padding."}
-	raw, _ := encode(data)
+	raw, _ := encodeMessage("bench", data)
 	frameSize := int64(len(messageFrame("chat", raw)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if err := ts.SendToRoom("room", "chat", data); err != nil {
+		if err := ts.Local().ToRoom("room", "chat", data); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -76,14 +76,14 @@ func BenchmarkFanOut5k(b *testing.B) { benchFanOut(b, 5000) }
 
 // BenchmarkSendToClient sends direct messages to one client.
 func BenchmarkSendToClient(b *testing.B) {
-	ts := startServer(b, Config{Logger: quietLogger(), BackpressureLimit: 64 << 20})
+	ts := startServer(b, Config{Settings: Settings{BackpressureLimit: 64 << 20}, Logger: quietLogger()})
 	ids, received, _ := benchClients(b, ts, 1)
-	raw, _ := encode("hello")
+	raw, _ := encodeMessage("bench", "hello")
 	frameSize := int64(len(messageFrame("direct", raw)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if err := ts.SendToClient(ids[0], "direct", "hello"); err != nil {
+		if err := ts.Local().ToClient(ids[0], "direct", "hello"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -94,8 +94,7 @@ func BenchmarkSendToClient(b *testing.B) {
 // loop does for every client frame.
 func BenchmarkInboundRouting(b *testing.B) {
 	var n atomic.Int64
-	s, err := New(Config{Authenticate: testAuth, Logger: quietLogger(),
-		OnMessage: func(context.Context, *Client, Message) error { n.Add(1); return nil }})
+	s, err := New(Config{Hooks: Hooks{Authenticate: testAuth, OnMessage: func(context.Context, *Client, Message) error { n.Add(1); return nil }}, Logger: quietLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}

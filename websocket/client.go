@@ -3,6 +3,7 @@ package websocket
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -160,9 +161,32 @@ func (c *Client) ConnectedAt() time.Time { return c.connectedAt }
 // LastActivity returns when the client last sent a message.
 func (c *Client) LastActivity() time.Time { return time.Unix(0, c.lastActivity.Load()) }
 
-// Close closes the connection with a close frame carrying code and reason.
-// It returns at once; the client's disconnect runs on its own goroutines.
-func (c *Client) Close(code int, reason string) { c.closeWith(code, reason) }
+// Close closes the connection with a close frame carrying code and reason,
+// after what is already queued for the client. It returns at once; the
+// client's disconnect runs on its own goroutines. A code or reason that RFC
+// 6455 forbids on the wire is refused with an error wrapping
+// ErrInvalidClose, and nothing is sent.
+func (c *Client) Close(code int, reason string) error {
+	if err := checkClose(code, reason); err != nil {
+		return fmt.Errorf("close client %q: %w", c.id, err)
+	}
+	c.closeWith(code, reason)
+	return nil
+}
+
+// Send sends event to this client only. It fails with ErrClientNotFound
+// when the client is not authenticated (yet, or any more), and with
+// ErrInvalidEvent or ErrEncode for a message that cannot be sent.
+func (c *Client) Send(event string, data any) error {
+	raw, err := encodeMessage(event, data)
+	if err != nil {
+		return fmt.Errorf("send to client %q: %w", c.id, err)
+	}
+	if c.State() != StateAuthenticated || !c.deliver(c.server.newMessage(event, raw)) {
+		return fmt.Errorf("send to client %q: %w", c.id, ErrClientNotFound)
+	}
+	return nil
+}
 
 func (c *Client) touch() { c.lastActivity.Store(time.Now().UnixNano()) }
 

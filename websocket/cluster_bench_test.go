@@ -24,14 +24,14 @@ func BenchmarkCrossInstanceRoundTrip(b *testing.B) {
 	data := map[string]string{"text": "a 64-byte chat message, give or take a few bytes of padding."}
 
 	// One message before timing: the connections are dialled and warm.
-	if err := cl.a.Emit(ctx, ToRoom("bench"), "chat", data); err != nil {
+	if err := cl.a.ToRoom(ctx, "bench", "chat", data); err != nil {
 		b.Fatal(err)
 	}
 	c.expect("chat")
 
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := cl.a.Emit(ctx, ToRoom("bench"), "chat", data); err != nil {
+		if err := cl.a.ToRoom(ctx, "bench", "chat", data); err != nil {
 			b.Fatal(err)
 		}
 		c.conn.SetReadDeadline(time.Now().Add(readTimeout))

@@ -134,14 +134,14 @@ func TestClusterRoomDelivery(t *testing.T) {
 	ctx := context.Background()
 
 	// From A, excluding one member on each side.
-	if err := cl.a.Emit(ctx, ToRoom("lobby", a[1].id, b[1].id), "news", map[string]int{"n": 1}); err != nil {
+	if err := cl.a.ToRoom(ctx, "lobby", "news", map[string]int{"n": 1}, a[1].id, b[1].id); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "news", `{"n":1}`, a[0], b[0])
 	cl.fence(t, a[0], a[1], b[0], b[1], b[2]) // one copy each; excluded and non-members got nothing
 
 	// From B, the other way.
-	if err := cl.b.Emit(ctx, ToRoom("lobby", a[0].id), "reply", "hi"); err != nil {
+	if err := cl.b.ToRoom(ctx, "lobby", "reply", "hi", a[0].id); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "reply", `"hi"`, a[1], b[0], b[1])
@@ -149,7 +149,7 @@ func TestClusterRoomDelivery(t *testing.T) {
 
 	// A room with members only on B, emitted from A (where it does not exist).
 	join(t, cl.b, "b-only", b[2])
-	if err := cl.a.Emit(ctx, ToRoom("b-only"), "remote", nil); err != nil {
+	if err := cl.a.ToRoom(ctx, "b-only", "remote", nil); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "remote", "null", b[2])
@@ -163,14 +163,14 @@ func TestClusterUserDelivery(t *testing.T) {
 	b := cl.b.members(t, "u", "u", "w")
 	ctx := context.Background()
 
-	if err := cl.a.Emit(ctx, ToUser("u"), "dm", map[string]string{"to": "u"}); err != nil {
+	if err := cl.a.ToUser(ctx, "u", "dm", map[string]string{"to": "u"}); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "dm", `{"to":"u"}`, a[0], b[0], b[1])
 	cl.fence(t, a[0], a[1], b[0], b[1], b[2])
 
 	// A user with no session on the emitting server.
-	if err := cl.b.Emit(ctx, ToUser("v"), "dm", 2); err != nil {
+	if err := cl.b.ToUser(ctx, "v", "dm", 2); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "dm", "2", a[1])
@@ -185,16 +185,16 @@ func TestClusterClientDelivery(t *testing.T) {
 	ctx := context.Background()
 
 	// A client of the other server.
-	if err := cl.a.Emit(ctx, ToClient(b[0].id), "direct", 1); err != nil {
+	if err := cl.a.ToClient(ctx, b[0].id, "direct", 1); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "direct", "1", b[0])
-	if err := cl.b.Emit(ctx, ToClient(a[1].id), "direct", 2); err != nil {
+	if err := cl.b.ToClient(ctx, a[1].id, "direct", 2); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "direct", "2", a[1])
 	// A client of the emitting server: delivered once, locally.
-	if err := cl.a.Emit(ctx, ToClient(a[0].id), "direct", 3); err != nil {
+	if err := cl.a.ToClient(ctx, a[0].id, "direct", 3); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "direct", "3", a[0])
@@ -211,7 +211,7 @@ func TestClusterBroadcast(t *testing.T) {
 	unauthB.roundTrip()
 	ctx := context.Background()
 
-	if err := cl.a.Emit(ctx, ToAll(a[1].id, b[1].id), "all", []int{1, 2}); err != nil {
+	if err := cl.a.Broadcast(ctx, "all", []int{1, 2}, a[1].id, b[1].id); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "all", "[1,2]", a[0], b[0])
@@ -221,7 +221,7 @@ func TestClusterBroadcast(t *testing.T) {
 	unauthA.roundTrip()
 	unauthB.roundTrip()
 
-	if err := cl.b.Emit(ctx, ToAll(), "all", "again"); err != nil {
+	if err := cl.b.Broadcast(ctx, "all", "again"); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "all", `"again"`, a[0], a[1], b[0], b[1])
@@ -287,9 +287,9 @@ func TestClusterSelfDedup(t *testing.T) {
 	join(t, cl.a, "lobby", a[0])
 	ctx := context.Background()
 
-	for _, target := range []Target{ToRoom("lobby"), ToUser("alice"), ToClient(a[0].id), ToAll(b[0].id)} {
+	for _, target := range []testTarget{toRoom("lobby"), toUser("alice"), toClient(a[0].id), toAll(b[0].id)} {
 		before := cl.a.Stats().Received
-		if err := cl.a.Emit(ctx, target, "once", string(target.Type)); err != nil {
+		if err := target.send(ctx, cl.a, "once", string(target.Type)); err != nil {
 			t.Fatal(err)
 		}
 		expectData(t, "once", strconv.Quote(string(target.Type)), a[0])
@@ -389,11 +389,11 @@ func TestClusterMalformedEnvelope(t *testing.T) {
 	}
 
 	// Both servers keep working, in both directions.
-	if err := cl.a.Emit(ctx, ToRoom("x"), "after", 1); err != nil {
+	if err := cl.a.ToRoom(ctx, "x", "after", 1); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "after", "1", a[0], b[0])
-	if err := cl.b.Emit(ctx, ToRoom("x"), "after", 2); err != nil {
+	if err := cl.b.ToRoom(ctx, "x", "after", 2); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "after", "2", a[0], b[0])
@@ -416,9 +416,9 @@ func TestClusterStats(t *testing.T) {
 		}
 	}
 
-	targets := []Target{ToRoom("lobby"), ToUser("bob"), ToClient(b[0].id), ToAll()}
+	targets := []testTarget{toRoom("lobby"), toUser("bob"), toClient(b[0].id), toAll()}
 	for i, target := range targets {
-		if err := cl.a.Emit(ctx, target, "count", i); err != nil {
+		if err := target.send(ctx, cl.a, "count", i); err != nil {
 			t.Fatal(err)
 		}
 		expectData(t, "count", strconv.Itoa(i), b[0])
@@ -448,7 +448,7 @@ func TestClusterStats(t *testing.T) {
 	// done.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	err := cl.a.Emit(cctx, ToRoom("lobby"), "failed", 1)
+	err := cl.a.ToRoom(cctx, "lobby", "failed", 1)
 	if !errors.Is(err, ErrPublish) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Emit with a cancelled context: %v, want ErrPublish wrapping context.Canceled", err)
 	}
@@ -472,25 +472,25 @@ func TestClusterRedisOutage(t *testing.T) {
 	join(t, cl.b, "lobby", b[0])
 	ctx := context.Background()
 
-	if err := cl.a.Emit(ctx, ToRoom("lobby"), "before", 0); err != nil {
+	if err := cl.a.ToRoom(ctx, "lobby", "before", 0); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "before", "0", a[0], b[0])
 
 	cl.redis.Stop()
 
-	if err := cl.a.SendToRoom("lobby", "local", 1); err != nil {
+	if err := cl.a.Local().ToRoom("lobby", "local", 1); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "local", "1", a[0])
 	for i, x := range []struct {
 		ts     *testServer
 		m      member
-		target Target
-	}{{cl.a, a[0], ToRoom("lobby")}, {cl.b, b[0], ToUser("bob")}} {
+		target testTarget
+	}{{cl.a, a[0], toRoom("lobby")}, {cl.b, b[0], toUser("bob")}} {
 		pctx, cancel := context.WithTimeout(ctx, readTimeout)
 		start := time.Now()
-		err := x.ts.Emit(pctx, x.target, "down", i)
+		err := x.target.send(pctx, x.ts, "down", i)
 		cancel()
 		if !errors.Is(err, ErrPublish) {
 			t.Fatalf("Emit with Redis down: %v, want ErrPublish", err)
@@ -510,11 +510,11 @@ func TestClusterRedisOutage(t *testing.T) {
 	cl.fence(t, a[0], b[0])
 
 	// And plain delivery works again, both ways, exactly once.
-	if err := cl.a.Emit(ctx, ToRoom("lobby"), "after", 1); err != nil {
+	if err := cl.a.ToRoom(ctx, "lobby", "after", 1); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "after", "1", a[0], b[0])
-	if err := cl.b.Emit(ctx, ToAll(), "after", 2); err != nil {
+	if err := cl.b.Broadcast(ctx, "after", 2); err != nil {
 		t.Fatal(err)
 	}
 	expectData(t, "after", "2", b[0], a[0])
@@ -544,7 +544,7 @@ func (cl *cluster) awaitRecovery(t *testing.T, ma, mb member, room string) {
 			ex string
 		}{{cl.a, ma.id}, {cl.b, mb.id}} {
 			pctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			if err := p.ts.Emit(pctx, ToRoom(room, p.ex), "poll", i); err != nil {
+			if err := p.ts.ToRoom(pctx, room, "poll", i, p.ex); err != nil {
 				if !errors.Is(err, ErrPublish) {
 					t.Fatalf("poll %d: %v", i, err)
 				}
@@ -594,4 +594,34 @@ func (cl *cluster) drainPolls(t *testing.T, m member) {
 			t.Fatalf("client %s: got %q %s, want polls then fence %d", m.id, got.Event, got.Data, n)
 		}
 	}
+}
+
+// testTarget names who a test message is for, on every instance, so that a
+// test can run one scenario over each kind of target.
+type testTarget struct {
+	Type    wire.Type
+	ID      string
+	Exclude []string
+}
+
+func toClient(id string) testTarget { return testTarget{Type: wire.TypeClient, ID: id} }
+func toUser(id string) testTarget   { return testTarget{Type: wire.TypeUser, ID: id} }
+func toRoom(room string, exclude ...string) testTarget {
+	return testTarget{Type: wire.TypeRoom, ID: room, Exclude: exclude}
+}
+func toAll(exclude ...string) testTarget {
+	return testTarget{Type: wire.TypeBroadcast, Exclude: exclude}
+}
+
+// send sends through the server's method for the target's kind.
+func (tg testTarget) send(ctx context.Context, ts *testServer, event string, data any) error {
+	switch tg.Type {
+	case wire.TypeClient:
+		return ts.ToClient(ctx, tg.ID, event, data)
+	case wire.TypeUser:
+		return ts.ToUser(ctx, tg.ID, event, data)
+	case wire.TypeRoom:
+		return ts.ToRoom(ctx, tg.ID, event, data, tg.Exclude...)
+	}
+	return ts.Broadcast(ctx, event, data, tg.Exclude...)
 }

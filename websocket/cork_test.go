@@ -12,10 +12,10 @@ func TestCorkDeliversEverythingInOrder(t *testing.T) {
 	ts.Cork(func() {
 		ts.Cork(func() { // nested: writers wait for the outermost
 			for i := range 50 {
-				ts.Broadcast("n", i)
+				ts.Local().Broadcast("n", i)
 			}
 		})
-		ts.SendToClient(m[0].id, "last", nil)
+		ts.Local().ToClient(m[0].id, "last", nil)
 	})
 	for _, x := range m {
 		for i := range 50 {
@@ -32,12 +32,12 @@ func TestCorkDeliversEverythingInOrder(t *testing.T) {
 }
 
 func TestCorkReleasesAClientPastTheLimit(t *testing.T) {
-	ts := startServer(t, Config{BackpressureLimit: 4 * corkLimit})
+	ts := startServer(t, Config{Settings: Settings{BackpressureLimit: 4 * corkLimit}})
 	m := ts.members(t, "a")
 	big := strings.Repeat("x", corkLimit/4)
 	ts.Cork(func() {
 		for range 4 { // the fourth takes the client past corkLimit
-			ts.Broadcast("big", big)
+			ts.Local().Broadcast("big", big)
 		}
 		for range 4 {
 			m[0].c.expect("big") // would wait for the cork's end, and time out, if still held

@@ -4,17 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/echows/echows/websocket/wire"
 )
 
-// encode turns data into JSON once per message, escaped as upstream's
-// JSON.stringify escapes it. A json.RawMessage is taken as it is after a
-// validity check.
-func encode(data any) (json.RawMessage, error) {
+// encodeMessage checks event and turns data into JSON once per message,
+// escaped as upstream's JSON.stringify escapes it. A json.RawMessage is taken
+// as it is after a check that it is valid JSON in valid UTF-8.
+func encodeMessage(event string, data any) (json.RawMessage, error) {
+	if event == "" {
+		return nil, ErrInvalidEvent
+	}
 	if raw, ok := data.(json.RawMessage); ok {
-		if !json.Valid(raw) {
-			return nil, fmt.Errorf("%w: invalid json.RawMessage", ErrEncode)
+		if !json.Valid(raw) || !utf8.Valid(raw) {
+			return nil, fmt.Errorf("%w: json.RawMessage is not valid JSON in UTF-8", ErrEncode)
 		}
 		return raw, nil
 	}
@@ -34,49 +38,61 @@ func (s *Server) newMessage(event string, data json.RawMessage) *outbound {
 	return newOutbound(event, data, sem)
 }
 
-// SendToClient sends event to one authenticated client of this instance.
-// It fails with ErrClientNotFound when no such client is here (an
+// Local sends to this instance's clients only, without the broker: see
+// Server.Local. It is the counterpart of upstream's server-side sendToClient,
+// sendToUser, sendToRoom and broadcast.
+type Local struct{ s *Server }
+
+// Local returns the sender that reaches this instance's clients only. Use
+// it when every instance makes the same call anyway (each delivers to its own
+// clients), or for a reply to a client known to be here; otherwise use the
+// Server's own ToClient, ToUser, ToRoom and Broadcast, which reach every
+// instance.
+func (s *Server) Local() Local { return Local{s} }
+
+// ToClient sends event to one authenticated client of this instance. It
+// fails with ErrClientNotFound when no such client is here (an
 // unauthenticated client gets nothing but error events).
-func (s *Server) SendToClient(clientID, event string, data any) error {
-	raw, err := encode(data)
+func (l Local) ToClient(clientID, event string, data any) error {
+	raw, err := encodeMessage(event, data)
 	if err != nil {
 		return fmt.Errorf("send to client %q: %w", clientID, err)
 	}
-	if !s.toClient(clientID, event, raw) {
+	if !l.s.toClient(clientID, event, raw) {
 		return fmt.Errorf("send to client %q: %w", clientID, ErrClientNotFound)
 	}
 	return nil
 }
 
-// SendToUser sends event to every client of a user on this instance.
-func (s *Server) SendToUser(userID, event string, data any) error {
-	raw, err := encode(data)
+// ToUser sends event to every client of a user on this instance.
+func (l Local) ToUser(userID, event string, data any) error {
+	raw, err := encodeMessage(event, data)
 	if err != nil {
 		return fmt.Errorf("send to user %q: %w", userID, err)
 	}
-	s.toUser(userID, event, raw)
+	l.s.toUser(userID, event, raw)
 	return nil
 }
 
-// SendToRoom sends event to every client in room on this instance, except
-// the excluded client ids. The message is encoded once for all of them.
-func (s *Server) SendToRoom(room, event string, data any, exclude ...string) error {
-	raw, err := encode(data)
+// ToRoom sends event to every client in room on this instance, except the
+// excluded client ids. The message is encoded once for all of them.
+func (l Local) ToRoom(room, event string, data any, exclude ...string) error {
+	raw, err := encodeMessage(event, data)
 	if err != nil {
 		return fmt.Errorf("send to room %q: %w", room, err)
 	}
-	s.toRoom(room, event, raw, exclude)
+	l.s.toRoom(room, event, raw, exclude)
 	return nil
 }
 
 // Broadcast sends event to every authenticated client on this instance,
 // except the excluded client ids.
-func (s *Server) Broadcast(event string, data any, exclude ...string) error {
-	raw, err := encode(data)
+func (l Local) Broadcast(event string, data any, exclude ...string) error {
+	raw, err := encodeMessage(event, data)
 	if err != nil {
 		return fmt.Errorf("broadcast: %w", err)
 	}
-	s.toAll(event, raw, exclude)
+	l.s.toAll(event, raw, exclude)
 	return nil
 }
 
@@ -125,62 +141,75 @@ func excluder(exclude []string) func(id string) bool {
 	return func(id string) bool { _, ok := set[id]; return ok }
 }
 
-// Target names who a message is for, on every instance: see ToClient,
-// ToUser, ToRoom and ToAll.
-type Target struct {
-	Type    wire.Type
-	ID      string
-	Exclude []string
+// ToClient sends event to one client, wherever it is connected: delivered
+// here when the client is one of this instance's, published for the other
+// instances otherwise. The data is encoded once. When the publish fails the
+// error wraps ErrPublish.
+func (s *Server) ToClient(ctx context.Context, clientID, event string, data any) error {
+	return s.emit(ctx, wire.TypeClient, clientID, event, data, nil)
 }
 
-// ToClient targets one client, wherever it is connected.
-func ToClient(clientID string) Target { return Target{Type: wire.TypeClient, ID: clientID} }
-
-// ToUser targets every client of a user, on every instance.
-func ToUser(userID string) Target { return Target{Type: wire.TypeUser, ID: userID} }
-
-// ToRoom targets every member of a room, on every instance, except the
-// excluded client ids.
-func ToRoom(room string, exclude ...string) Target {
-	return Target{Type: wire.TypeRoom, ID: room, Exclude: exclude}
+// ToUser sends event to every client of a user, on every instance: it is
+// delivered here and published for the others. Local delivery happens even
+// when the publish fails; the error then wraps ErrPublish.
+func (s *Server) ToUser(ctx context.Context, userID, event string, data any) error {
+	return s.emit(ctx, wire.TypeUser, userID, event, data, nil)
 }
 
-// ToAll targets every authenticated client, on every instance, except the
-// excluded client ids.
-func ToAll(exclude ...string) Target { return Target{Type: wire.TypeBroadcast, Exclude: exclude} }
+// ToRoom sends event to every member of room, on every instance, except the
+// excluded client ids: it is delivered here and published for the others.
+// Local delivery happens even when the publish fails; the error then wraps
+// ErrPublish.
+func (s *Server) ToRoom(ctx context.Context, room, event string, data any, exclude ...string) error {
+	return s.emit(ctx, wire.TypeRoom, room, event, data, exclude)
+}
 
-// Emit delivers event to target on this instance and publishes it to the
-// broker for every other instance. Local delivery happens even when the
+// Broadcast sends event to every authenticated client, on every instance,
+// except the excluded client ids. Local delivery happens even when the
 // publish fails; the error then wraps ErrPublish.
-func (s *Server) Emit(ctx context.Context, target Target, event string, data any) error {
-	if !target.Type.Valid() || (target.Type != wire.TypeBroadcast && target.ID == "") {
-		return fmt.Errorf("emit %s %q: %w", target.Type, target.ID, ErrInvalidTarget)
+func (s *Server) Broadcast(ctx context.Context, event string, data any, exclude ...string) error {
+	return s.emit(ctx, wire.TypeBroadcast, "", event, data, exclude)
+}
+
+// emit delivers locally and publishes, but for a client of this instance,
+// which no other instance can reach.
+func (s *Server) emit(ctx context.Context, typ wire.Type, target, event string, data any, exclude []string) error {
+	if typ != wire.TypeBroadcast && target == "" {
+		return fmt.Errorf("send to %s: %w", typ, ErrInvalidTarget)
 	}
-	raw, err := encode(data)
+	raw, err := encodeMessage(event, data)
 	if err != nil {
-		return fmt.Errorf("emit %s %q: %w", target.Type, target.ID, err)
+		return fmt.Errorf("send to %s %q: %w", typ, target, err)
 	}
-	env := wire.Envelope{ServerID: s.id, Type: target.Type, Target: target.ID, Event: event, Data: raw, Exclude: target.Exclude}
+	if typ == wire.TypeClient && s.index.get(target) != nil {
+		s.toClient(target, event, raw)
+		return nil
+	}
+	env := wire.Envelope{ServerID: s.id, Type: typ, Target: target, Event: event, Data: raw, Exclude: exclude}
 	s.dispatch(env)
 	return s.publish(ctx, env)
 }
 
 // Send delivers like upstream's send: with no destination it broadcasts; a
-// destination that is a client of this instance gets a client message; one
-// that is a room here gets a room message; anything else is published as a
-// room for the other instances (every client is in the room of its own id,
-// so a client elsewhere is reached too). Local delivery happens even when
-// the publish fails; the error then wraps ErrPublish.
+// destination that is a client of this instance gets a client message (not
+// published: no other instance has that client); one that is a room here
+// gets a room message, delivered here and published; anything else is
+// published as a room for the other instances (every client is in the room
+// of its own id, so a client elsewhere is reached too). An empty event makes
+// Send a silent no-op, as upstream's send is. Local delivery happens even
+// when the publish fails; the error then wraps ErrPublish.
 func (s *Server) Send(ctx context.Context, destination, event string, data any) error {
 	switch {
+	case event == "":
+		return nil
 	case destination == "":
-		return s.Emit(ctx, ToAll(), event, data)
+		return s.Broadcast(ctx, event, data)
 	case s.index.getAuthed(destination) != nil:
-		return s.Emit(ctx, ToClient(destination), event, data)
+		return s.ToClient(ctx, destination, event, data)
 	case s.index.hasRoom(destination):
-		return s.Emit(ctx, ToRoom(destination), event, data)
+		return s.ToRoom(ctx, destination, event, data)
 	}
-	raw, err := encode(data)
+	raw, err := encodeMessage(event, data)
 	if err != nil {
 		return fmt.Errorf("send %q: %w", destination, err)
 	}
@@ -281,12 +310,12 @@ func (s *Server) EnableClientEncryption(clientID string) error {
 	return nil
 }
 
-// Disconnect closes a client of this instance with code and reason.
+// Disconnect closes a client of this instance with code and reason (see
+// Client.Close).
 func (s *Server) Disconnect(clientID string, code int, reason string) error {
 	c := s.index.get(clientID)
 	if c == nil {
 		return fmt.Errorf("disconnect %q: %w", clientID, ErrClientNotFound)
 	}
-	c.closeWith(code, reason)
-	return nil
+	return c.Close(code, reason)
 }

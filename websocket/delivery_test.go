@@ -14,7 +14,7 @@ import (
 // per-client order holds, so the marker must be the next frame.
 func (ts *testServer) expectNothing(t *testing.T, c *testClient, id string) {
 	t.Helper()
-	if err := ts.SendToClient(id, "marker", nil); err != nil {
+	if err := ts.Local().ToClient(id, "marker", nil); err != nil {
 		t.Fatal(err)
 	}
 	c.expect("marker")
@@ -35,7 +35,7 @@ func (ts *testServer) members(t *testing.T, users ...string) []member {
 }
 
 func TestRoomDelivery(t *testing.T) {
-	ts := startServer(t, Config{ValidateRooms: allowAllRooms})
+	ts := startServer(t, Config{Hooks: Hooks{ValidateRooms: allowAllRooms}})
 	m := ts.members(t, "a", "b", "c", "d")
 	for _, x := range m[:3] {
 		x.c.send(wire.EventJoin, map[string]any{"rooms": []string{"lobby"}})
@@ -43,7 +43,7 @@ func TestRoomDelivery(t *testing.T) {
 	}
 	unauth := ts.dial(t)
 
-	if err := ts.SendToRoom("lobby", "news", map[string]string{"x": "1"}, m[1].id); err != nil {
+	if err := ts.Local().ToRoom("lobby", "news", map[string]string{"x": "1"}, m[1].id); err != nil {
 		t.Fatal(err)
 	}
 	for _, x := range []member{m[0], m[2]} {
@@ -60,7 +60,7 @@ func TestBroadcastReachesAuthenticatedOnly(t *testing.T) {
 	ts := startServer(t, Config{})
 	m := ts.members(t, "a", "b", "c")
 	unauth := ts.dial(t)
-	if err := ts.Broadcast("all", 42, m[2].id); err != nil {
+	if err := ts.Local().Broadcast("all", 42, m[2].id); err != nil {
 		t.Fatal(err)
 	}
 	m[0].c.expect("all")
@@ -75,7 +75,7 @@ func TestUserDeliveryReachesEverySession(t *testing.T) {
 	if got := len(ts.UserClients("u")); got != 2 {
 		t.Fatalf("%d sessions", got)
 	}
-	ts.SendToUser("u", "dm", "hi")
+	ts.Local().ToUser("u", "dm", "hi")
 	m[0].c.expect("dm")
 	m[1].c.expect("dm")
 	ts.expectNothing(t, m[2].c, m[2].id)
@@ -83,22 +83,22 @@ func TestUserDeliveryReachesEverySession(t *testing.T) {
 
 func TestSendToClientErrors(t *testing.T) {
 	ts := startServer(t, Config{})
-	if err := ts.SendToClient("nobody", "x", 1); !errors.Is(err, ErrClientNotFound) {
+	if err := ts.Local().ToClient("nobody", "x", 1); !errors.Is(err, ErrClientNotFound) {
 		t.Fatalf("err %v", err)
 	}
 	unauth := ts.dial(t)
 	unauth.roundTrip()
 	for _, c := range ts.Clients() {
-		if err := ts.SendToClient(c.ID(), "x", 1); !errors.Is(err, ErrClientNotFound) {
+		if err := ts.Local().ToClient(c.ID(), "x", 1); !errors.Is(err, ErrClientNotFound) {
 			t.Fatalf("sent to an unauthenticated client: %v", err)
 		}
 	}
 	unauth.roundTrip() // nothing came before the answer
 	m := ts.members(t, "a")
-	if err := ts.SendToClient(m[0].id, "x", func() {}); !errors.Is(err, ErrEncode) {
+	if err := ts.Local().ToClient(m[0].id, "x", func() {}); !errors.Is(err, ErrEncode) {
 		t.Fatalf("err %v", err)
 	}
-	if err := ts.SendToClient(m[0].id, "x", json.RawMessage(`{bad`)); !errors.Is(err, ErrEncode) {
+	if err := ts.Local().ToClient(m[0].id, "x", json.RawMessage(`{bad`)); !errors.Is(err, ErrEncode) {
 		t.Fatalf("err %v", err)
 	}
 }
@@ -129,6 +129,12 @@ func record(t *testing.T, b Broker) *recorder {
 	return r
 }
 
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
 func (r *recorder) last(t *testing.T) wire.Envelope {
 	t.Helper()
 	<-r.seen
@@ -151,10 +157,17 @@ func TestSendRoutesLikeUpstream(t *testing.T) {
 		t.Fatalf("broadcast published %+v", env)
 	}
 
+	// A client of this instance is reached here only: nothing is published
+	// (the memory broker publishes synchronously).
+	published := rec.count()
 	ts.Send(ctx, m[0].id, "direct", 2)
 	m[0].c.expect("direct")
-	if env := rec.last(t); env.Type != wire.TypeClient || env.Target != m[0].id {
-		t.Fatalf("client published %+v", env)
+	if err := ts.ToClient(ctx, m[1].id, "direct", 2); err != nil {
+		t.Fatal(err)
+	}
+	m[1].c.expect("direct")
+	if n := rec.count(); n != published {
+		t.Fatalf("a message to a local client was published: %+v", rec.got[published:])
 	}
 
 	ts.Send(ctx, wire.RoomDefault, "room", 3)
@@ -170,14 +183,14 @@ func TestSendRoutesLikeUpstream(t *testing.T) {
 	}
 	ts.expectNothing(t, m[0].c, m[0].id)
 
-	if err := ts.Emit(ctx, ToUser("b"), "u", 5); err != nil {
+	if err := ts.ToUser(ctx, "b", "u", 5); err != nil {
 		t.Fatal(err)
 	}
 	m[1].c.expect("u")
 	if env := rec.last(t); env.Type != wire.TypeUser || env.Target != "b" {
 		t.Fatalf("user published %+v", env)
 	}
-	if err := ts.Emit(ctx, ToRoom(""), "x", 1); !errors.Is(err, ErrInvalidTarget) {
+	if err := ts.ToRoom(ctx, "", "x", 1); !errors.Is(err, ErrInvalidTarget) {
 		t.Fatalf("empty room: %v", err)
 	}
 }

@@ -18,12 +18,12 @@ func sealing(_ context.Context, c *Client, msg Message) (*Message, error) {
 }
 
 func TestEncryptedAndPlainMembersOfOneRoom(t *testing.T) {
-	ts := startServer(t, Config{TransformOutbound: sealing})
+	ts := startServer(t, Config{Hooks: Hooks{TransformOutbound: sealing}})
 	m := ts.members(t, "plain", "secret")
 	if err := ts.EnableClientEncryption(m[1].id); err != nil {
 		t.Fatal(err)
 	}
-	ts.SendToRoom(wire.RoomDefault, "news", "hi")
+	ts.Local().ToRoom(wire.RoomDefault, "news", "hi")
 	if got := m[0].c.expect("news"); string(got.Data) != `"hi"` {
 		t.Fatalf("plain got %s", got.Data)
 	}
@@ -38,9 +38,9 @@ func TestEncryptedAndPlainMembersOfOneRoom(t *testing.T) {
 		t.Fatalf("encrypted got %s", got.Data)
 	}
 	// every path goes through the transformer: direct, user, broadcast
-	ts.SendToClient(m[1].id, "d", 1)
-	ts.SendToUser("secret", "u", 1)
-	ts.Broadcast("b", 1)
+	ts.Local().ToClient(m[1].id, "d", 1)
+	ts.Local().ToUser("secret", "u", 1)
+	ts.Local().Broadcast("b", 1)
 	for range 3 {
 		m[1].c.expect(wire.EventEncrypted)
 	}
@@ -50,7 +50,7 @@ func TestEncryptedWithoutTransformerGetsPlain(t *testing.T) {
 	ts := startServer(t, Config{})
 	m := ts.members(t, "a")
 	ts.EnableClientEncryption(m[0].id)
-	ts.Broadcast("b", 1)
+	ts.Local().Broadcast("b", 1)
 	m[0].c.expect("b")
 }
 
@@ -63,7 +63,7 @@ func TestRequireEncryption(t *testing.T) {
 		}
 		return &HandshakeResult{ServerPublicKey: "server-key-for-" + req.UserID, Salt: "salt"}, nil
 	}
-	ts := startServer(t, Config{RequireEncryption: true, Handshake: handshake, TransformOutbound: sealing})
+	ts := startServer(t, Config{Settings: Settings{RequireEncryption: true}, Hooks: Hooks{Handshake: handshake, TransformOutbound: sealing}})
 
 	t.Run("handshake ok", func(t *testing.T) {
 		c := ts.dial(t)
@@ -78,7 +78,7 @@ func TestRequireEncryption(t *testing.T) {
 		if !cl.Encrypted() || cl.Salt() != "salt" {
 			t.Fatal("client not marked encrypted")
 		}
-		ts.SendToClient(d.ID, "x", 1)
+		ts.Local().ToClient(d.ID, "x", 1)
 		c.expect(wire.EventEncrypted)
 	})
 	t.Run("handshake rejected", func(t *testing.T) {
@@ -91,15 +91,11 @@ func TestRequireEncryption(t *testing.T) {
 
 func TestInboundTransformer(t *testing.T) {
 	got := make(chan Message, 2)
-	ts := startServer(t, Config{
-		ValidateRooms: allowAllRooms,
-		TransformInbound: func(_ context.Context, _ *Client, data json.RawMessage) (*Message, error) {
-			var m Message
-			err := json.Unmarshal(data, &m) // the "cipher" is plain JSON here
-			return &m, err
-		},
-		OnMessage: func(_ context.Context, _ *Client, m Message) error { got <- m; return nil },
-	})
+	ts := startServer(t, Config{Hooks: Hooks{ValidateRooms: allowAllRooms, TransformInbound: func(_ context.Context, _ *Client, data json.RawMessage) (*Message, error) {
+		var m Message
+		err := json.Unmarshal(data, &m) // the "cipher" is plain JSON here
+		return &m, err
+	}, OnMessage: func(_ context.Context, _ *Client, m Message) error { got <- m; return nil }}})
 	c := ts.dial(t)
 	d := c.authenticate("a")
 	c.send(wire.EventEncrypted, map[string]any{"event": "chat", "data": "psst"})
@@ -121,7 +117,7 @@ func TestInboundTransformer(t *testing.T) {
 
 func TestSystemEventsFromClientsNeverReachTheHook(t *testing.T) {
 	got := make(chan Message, 4)
-	ts := startServer(t, Config{OnMessage: func(_ context.Context, _ *Client, m Message) error { got <- m; return nil }})
+	ts := startServer(t, Config{Hooks: Hooks{OnMessage: func(_ context.Context, _ *Client, m Message) error { got <- m; return nil }}})
 	c := ts.dial(t)
 	c.authenticate("a")
 	for _, ev := range []string{wire.EventConnected, wire.EventDisconnect, wire.EventError, wire.EventEncrypted, "custom"} {
@@ -155,12 +151,12 @@ func TestEncryptedBatchLimit(t *testing.T) {
 		}
 		return &msg, nil
 	}
-	ts := startServer(t, Config{TransformOutbound: transform, EncryptedBatchLimit: limit})
+	ts := startServer(t, Config{Settings: Settings{EncryptedBatchLimit: limit}, Hooks: Hooks{TransformOutbound: transform}})
 	m := ts.members(t, make([]string, clients)...)
 	for _, x := range m {
 		ts.EnableClientEncryption(x.id)
 	}
-	ts.Broadcast("slow", 1)
+	ts.Local().Broadcast("slow", 1)
 	// wait until the limit is reached, then give the others every chance to
 	// exceed it before releasing them
 	waitFor(t, "the limit of transforms to run", func() bool { return active.Load() >= limit })

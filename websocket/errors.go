@@ -59,6 +59,18 @@ var ErrHookPanic = errors.New("websocket: hook panicked")
 // ErrInvalidRoom means a room name is empty, too long or reserved ("ws:").
 var ErrInvalidRoom = errors.New("websocket: invalid room name")
 
-// ErrInvalidTarget means a client, user or room target has an empty id, or
-// the target type is unknown.
+// ErrInvalidTarget means a client id, user id or room is empty.
 var ErrInvalidTarget = errors.New("websocket: invalid target")
+
+// ErrInvalidEvent means an event name is empty: no message is sent without
+// one.
+var ErrInvalidEvent = errors.New("websocket: invalid event")
+
+// ErrInvalidClose means a close code may not be sent (RFC 6455 §7.4: 1005,
+// 1006, 1015, unassigned codes and codes outside 1000–4999), or a close
+// reason is longer than 123 bytes or not valid UTF-8.
+var ErrInvalidClose = errors.New("websocket: invalid close code or reason")
+
+// ErrTooManyRooms means a client is already in Settings.MaxRoomsPerClient
+// rooms.
+var ErrTooManyRooms = errors.New("websocket: too many rooms")

@@ -15,14 +15,12 @@ import (
 // A server that accepts any token as the user id, mounted on a test HTTP
 // server; a client authenticates and receives a room message.
 func Example() {
-	srv, err := websocket.New(websocket.Config{
-		Authenticate: websocket.AuthenticateAs(func(_ context.Context, _ websocket.AuthRequest, creds struct{ Token string }) (*websocket.Identity, error) {
-			if creds.Token == "" {
-				return nil, websocket.ErrRejected
-			}
-			return &websocket.Identity{UserID: creds.Token}, nil
-		}),
-	})
+	srv, err := websocket.New(websocket.Config{Hooks: websocket.Hooks{Authenticate: websocket.AuthenticateAs(func(_ context.Context, _ websocket.AuthRequest, creds struct{ Token string }) (*websocket.Identity, error) {
+		if creds.Token == "" {
+			return nil, websocket.ErrRejected
+		}
+		return &websocket.Identity{UserID: creds.Token}, nil
+	})}})
 	if err != nil {
 		panic(err)
 	}
@@ -46,7 +44,7 @@ func Example() {
 	conn.ReadJSON(&msg)
 	fmt.Println(msg.Event)
 
-	srv.Emit(ctx, websocket.ToRoom("ws-default"), "greeting", map[string]string{"text": "hello"})
+	srv.ToRoom(ctx, "ws-default", "greeting", map[string]string{"text": "hello"})
 	conn.ReadJSON(&msg)
 	fmt.Println(msg.Event, string(msg.Data))
 	// Output:
@@ -63,6 +61,6 @@ func ExampleMetadataAs() {
 		}
 		return nil
 	}
-	_ = websocket.Config{OnMessage: onMessage}
+	_ = websocket.Config{Hooks: websocket.Hooks{OnMessage: onMessage}}
 	// Output:
 }

@@ -3,6 +3,7 @@ package websocket
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"unicode/utf8"
 
 	"github.com/echows/echows/websocket/wire"
@@ -53,11 +54,32 @@ func messageFrame(event string, data json.RawMessage) []byte {
 	return buf[start:]
 }
 
+// maxCloseReason is the longest close reason: a control frame's payload is
+// at most 125 bytes, two of which are the code.
+const maxCloseReason = 123
+
+// checkClose reports a close code or reason that must not go on the wire
+// (RFC 6455 §7.4.1 and §5.5): codes below 1000 or above 4999, 1004, 1005,
+// 1006 and 1015, codes 1016–2999 that IANA has not assigned, a reason longer
+// than 123 bytes or not valid UTF-8.
+func checkClose(code int, reason string) error {
+	valid := (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
+	switch {
+	case !valid:
+		return fmt.Errorf("%w: code %d", ErrInvalidClose, code)
+	case len(reason) > maxCloseReason:
+		return fmt.Errorf("%w: reason is %d bytes (at most %d)", ErrInvalidClose, len(reason), maxCloseReason)
+	case !utf8.ValidString(reason):
+		return fmt.Errorf("%w: reason is not valid UTF-8", ErrInvalidClose)
+	}
+	return nil
+}
+
 // closeFrame encodes a close frame with code and reason. The reason is cut
 // to fit the 125-byte control frame limit.
 func closeFrame(code int, reason string) []byte {
-	if len(reason) > 123 {
-		reason = reason[:123]
+	if len(reason) > maxCloseReason {
+		reason = reason[:maxCloseReason]
 		for !utf8.ValidString(reason) {
 			reason = reason[:len(reason)-1]
 		}

@@ -24,11 +24,11 @@ func TestConfigErrors(t *testing.T) {
 		want error
 	}{
 		{"no authenticate", Config{}, ErrNoAuthenticate},
-		{"encryption without handshake", Config{Authenticate: testAuth, RequireEncryption: true}, ErrNoHandshake},
-		{"negative duration", Config{Authenticate: testAuth, AuthTimeout: -time.Second}, ErrInvalidConfig},
-		{"negative limit", Config{Authenticate: testAuth, BackpressureLimit: -1}, ErrInvalidConfig},
-		{"relative path", Config{Authenticate: testAuth, Path: "ws"}, ErrInvalidConfig},
-		{"emitter server id", Config{Authenticate: testAuth, ServerID: wire.EmitterServerID}, ErrInvalidConfig},
+		{"encryption without handshake", Config{Settings: Settings{RequireEncryption: true}, Hooks: Hooks{Authenticate: testAuth}}, ErrNoHandshake},
+		{"negative duration", Config{Settings: Settings{AuthTimeout: -time.Second}, Hooks: Hooks{Authenticate: testAuth}}, ErrInvalidConfig},
+		{"negative limit", Config{Settings: Settings{BackpressureLimit: -1}, Hooks: Hooks{Authenticate: testAuth}}, ErrInvalidConfig},
+		{"relative path", Config{Settings: Settings{Path: "ws"}, Hooks: Hooks{Authenticate: testAuth}}, ErrInvalidConfig},
+		{"emitter server id", Config{Settings: Settings{ServerID: wire.EmitterServerID}, Hooks: Hooks{Authenticate: testAuth}}, ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,7 +38,7 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	s, err := New(Config{Authenticate: testAuth})
+	s, err := New(Config{Hooks: Hooks{Authenticate: testAuth}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +52,11 @@ func TestConfigErrors(t *testing.T) {
 func TestShutdownClosesClientsAndRunsHooks(t *testing.T) {
 	var mu sync.Mutex
 	gone := map[string]string{}
-	ts := startServer(t, Config{OnDisconnected: func(_ context.Context, c *Client) {
+	ts := startServer(t, Config{Hooks: Hooks{OnDisconnected: func(_ context.Context, c *Client) {
 		mu.Lock()
 		gone[c.ID()] = c.UserID()
 		mu.Unlock()
-	}})
+	}}})
 	m := ts.members(t, "a", "b")
 	unauth := ts.dial(t)
 	unauth.roundTrip()
@@ -86,7 +86,7 @@ func TestShutdownClosesClientsAndRunsHooks(t *testing.T) {
 
 func TestDisconnectCleansEveryIndex(t *testing.T) {
 	done := make(chan *Client, 1)
-	ts := startServer(t, Config{OnDisconnected: func(_ context.Context, c *Client) { done <- c }})
+	ts := startServer(t, Config{Hooks: Hooks{OnDisconnected: func(_ context.Context, c *Client) { done <- c }}})
 	c := ts.dial(t)
 	d := c.authenticate("a")
 	c.conn.Close()
@@ -97,16 +97,13 @@ func TestDisconnectCleansEveryIndex(t *testing.T) {
 	if st := ts.Stats(); st.Clients != 0 || st.Rooms != 0 || st.Users != 0 || st.Authenticated != 0 {
 		t.Fatalf("indexes not empty: %+v", st)
 	}
-	if err := ts.SendToClient(d.ID, "x", 1); !errors.Is(err, ErrClientNotFound) {
+	if err := ts.Local().ToClient(d.ID, "x", 1); !errors.Is(err, ErrClientNotFound) {
 		t.Fatalf("send to a gone client: %v", err)
 	}
 }
 
 func TestPanickingHookIsRecovered(t *testing.T) {
-	ts := startServer(t, Config{
-		OnMessage:   func(context.Context, *Client, Message) error { panic("boom") },
-		OnConnected: func(context.Context, *Client) error { panic("boom too") },
-	})
+	ts := startServer(t, Config{Hooks: Hooks{OnMessage: func(context.Context, *Client, Message) error { panic("boom") }, OnConnected: func(context.Context, *Client) error { panic("boom too") }}})
 	c := ts.dial(t)
 	d := c.authenticate("a")
 	c.send("custom", 1)
@@ -119,19 +116,19 @@ func TestPanickingHookIsRecovered(t *testing.T) {
 func TestHangingHookDelaysOnlyItsClient(t *testing.T) {
 	entered := make(chan struct{})
 	cancelled := make(chan struct{})
-	ts := startServer(t, Config{OnMessage: func(ctx context.Context, c *Client, m Message) error {
+	ts := startServer(t, Config{Hooks: Hooks{OnMessage: func(ctx context.Context, c *Client, m Message) error {
 		if m.Event == "hang" {
 			close(entered)
 			<-ctx.Done() // released when its client goes away
 			close(cancelled)
 		}
 		return nil
-	}})
+	}}})
 	m := ts.members(t, "a", "b")
 	m[0].c.send("hang", nil)
 	<-entered
 	m[1].c.roundTrip()
-	ts.Broadcast("still", 1)
+	ts.Local().Broadcast("still", 1)
 	m[1].c.expect("still")
 
 	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
@@ -144,10 +141,10 @@ func TestHangingHookDelaysOnlyItsClient(t *testing.T) {
 
 func TestShutdownGivesUpWhenCtxEnds(t *testing.T) {
 	release := make(chan struct{})
-	ts := startServer(t, Config{OnMessage: func(context.Context, *Client, Message) error {
+	ts := startServer(t, Config{Hooks: Hooks{OnMessage: func(context.Context, *Client, Message) error {
 		<-release // ignores its context
 		return nil
-	}})
+	}}})
 	m := ts.members(t, "a")
 	m[0].c.send("x", nil)
 	m[0].c.sendRaw("{") // answered only after the hook returns
@@ -162,7 +159,7 @@ func TestShutdownGivesUpWhenCtxEnds(t *testing.T) {
 }
 
 func TestHeartbeatSweep(t *testing.T) {
-	ts := startServer(t, Config{HeartbeatInterval: time.Hour})
+	ts := startServer(t, Config{Settings: Settings{HeartbeatInterval: time.Hour}})
 	m := ts.members(t, "idle", "active")
 	unauth := ts.dial(t)
 	unauth.roundTrip()
@@ -175,7 +172,7 @@ func TestHeartbeatSweep(t *testing.T) {
 }
 
 func TestHeartbeatSweepRuns(t *testing.T) {
-	ts := startServer(t, Config{HeartbeatInterval: 10 * time.Millisecond, HeartbeatTimeout: 30 * time.Millisecond})
+	ts := startServer(t, Config{Settings: Settings{HeartbeatInterval: 10 * time.Millisecond, HeartbeatTimeout: 30 * time.Millisecond}})
 	c := ts.dial(t)
 	c.authenticate("idle")
 	c.expectClose(wire.CloseHeartbeat, wire.ReasonHeartbeat)
@@ -189,11 +186,11 @@ func TestConfigureTwice(t *testing.T) {
 }
 
 func TestSendBeforeConfigureWorksLocally(t *testing.T) {
-	s, err := New(Config{Authenticate: testAuth, Logger: quietLogger()})
+	s, err := New(Config{Hooks: Hooks{Authenticate: testAuth}, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Broadcast("x", 1); err != nil {
+	if err := s.Local().Broadcast("x", 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Send(context.Background(), "room", "x", 1); err != nil {

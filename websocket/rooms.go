@@ -10,10 +10,49 @@ import (
 // MaxRoomLength is the longest room name a client may join, in characters.
 const MaxRoomLength = 256
 
-// validRoom reports whether a client may ask for room: non-empty, at most
-// MaxRoomLength characters, not starting with the reserved "ws:" prefix.
-func validRoom(room string) bool {
-	return room != "" && utf8.RuneCountInString(room) <= MaxRoomLength && !wire.IsReserved(room)
+// validRoom reports whether room may be joined: non-empty, at most
+// MaxRoomLength characters, not starting with the reserved "ws:" prefix, and
+// not shaped like a client id (see checkRoom).
+func validRoom(room string) bool { return checkRoom(room) == nil }
+
+// checkRoom says why room may not be joined, or returns nil. A name shaped
+// like a client id (a UUID) is reserved: every client is in the room of its
+// own id, and nobody else may be, or they would receive its private
+// messages.
+func checkRoom(room string) error {
+	switch {
+	case room == "":
+		return fmt.Errorf("%w: empty", ErrInvalidRoom)
+	case utf8.RuneCountInString(room) > MaxRoomLength:
+		return fmt.Errorf("%w: longer than %d characters", ErrInvalidRoom, MaxRoomLength)
+	case wire.IsReserved(room):
+		return fmt.Errorf("%w: %q starts with the reserved %q", ErrInvalidRoom, room, wire.ReservedPrefix)
+	case isClientID(room):
+		return fmt.Errorf("%w: %q is shaped like a client id", ErrInvalidRoom, room)
+	}
+	return nil
+}
+
+// isClientID reports whether s has the shape of a client id: a UUID in its
+// 36-character text form, in either case.
+func isClientID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // sanitizeRooms keeps the valid rooms of a client request, without
@@ -72,8 +111,8 @@ func (s *Server) clientLeave(c *Client, rooms []string) {
 // request it needs no ValidateRooms approval; room must still be valid
 // (non-empty, at most MaxRoomLength characters, no "ws:" prefix).
 func (s *Server) JoinRoom(clientID, room string) error {
-	if !validRoom(room) {
-		return fmt.Errorf("join room %q: %w", room, ErrInvalidRoom)
+	if err := checkRoom(room); err != nil {
+		return fmt.Errorf("join room: %w", err)
 	}
 	c := s.index.get(clientID)
 	if c == nil || !s.index.join(c, room) {

@@ -35,7 +35,7 @@ func TestJoinSanitisesThenValidates(t *testing.T) {
 		}
 		return append(out, "not-asked"), nil
 	}
-	ts := startServer(t, Config{ValidateRooms: validate, DefaultRooms: []string{}})
+	ts := startServer(t, Config{Settings: Settings{DefaultRooms: []string{}}, Hooks: Hooks{ValidateRooms: validate}})
 	c := ts.dial(t)
 	d := c.authenticate("u1")
 	long := strings.Repeat("é", MaxRoomLength+1)
@@ -65,9 +65,9 @@ func TestJoinSanitisesThenValidates(t *testing.T) {
 }
 
 func TestValidateRoomsErrorRefusesAll(t *testing.T) {
-	ts := startServer(t, Config{ValidateRooms: func(context.Context, *Client, []string) ([]string, error) {
+	ts := startServer(t, Config{Hooks: Hooks{ValidateRooms: func(context.Context, *Client, []string) ([]string, error) {
 		return []string{"a"}, errors.New("acl service down")
-	}})
+	}}})
 	c := ts.dial(t)
 	d := c.authenticate("u1")
 	c.send(wire.EventJoin, map[string]any{"rooms": []string{"a"}})
@@ -90,7 +90,7 @@ func TestProgrammaticRooms(t *testing.T) {
 	if err := ts.JoinRoom("nobody", "vip"); !errors.Is(err, ErrClientNotFound) {
 		t.Fatalf("unknown client: %v", err)
 	}
-	ts.SendToRoom("vip", "perk", 1)
+	ts.Local().ToRoom("vip", "perk", 1)
 	c.expect("perk")
 	if err := ts.LeaveRoom(d.ID, "vip"); err != nil {
 		t.Fatal(err)

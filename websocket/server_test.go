@@ -35,7 +35,7 @@ func TestAuthenticateSendsConnected(t *testing.T) {
 	if !ok || m["token"] != "alice" {
 		t.Fatalf("metadata %v", cl.Metadata())
 	}
-	if err := ts.SendToClient(d.ID, "hello", map[string]int{"n": 1}); err != nil {
+	if err := ts.Local().ToClient(d.ID, "hello", map[string]int{"n": 1}); err != nil {
 		t.Fatal(err)
 	}
 	got := c.expect("hello")

@@ -31,7 +31,7 @@ func TestInvalidUTF8ClosesWith1007(t *testing.T) {
 }
 
 func TestOversizedFrameClosesWith1009(t *testing.T) {
-	ts := startServer(t, Config{MaxPayloadLength: 1024})
+	ts := startServer(t, Config{Settings: Settings{MaxPayloadLength: 1024}})
 	c := ts.dial(t)
 	c.authenticate("a")
 	c.sendRaw(`{"event":"x","data":"` + strings.Repeat("a", 1024) + `"}`)
@@ -40,7 +40,7 @@ func TestOversizedFrameClosesWith1009(t *testing.T) {
 }
 
 func TestFrameAtTheLimitIsAccepted(t *testing.T) {
-	ts := startServer(t, Config{MaxPayloadLength: 64})
+	ts := startServer(t, Config{Settings: Settings{MaxPayloadLength: 64}})
 	c := ts.dial(t)
 	frame := `{"event":"heartbeat","data":"` + strings.Repeat("a", 64-len(`{"event":"heartbeat","data":""}`)) + `"}`
 	if len(frame) != 64 {
@@ -51,7 +51,7 @@ func TestFrameAtTheLimitIsAccepted(t *testing.T) {
 }
 
 func TestSilentPeerIsDroppedByPings(t *testing.T) {
-	ts := startServer(t, Config{IdleTimeout: 100 * time.Millisecond, AuthTimeout: time.Minute})
+	ts := startServer(t, Config{Settings: Settings{IdleTimeout: 100 * time.Millisecond, AuthTimeout: time.Minute}})
 	// a raw TCP peer that completes the upgrade and then never answers pings
 	conn, _, err := gws.DefaultDialer.Dial(ts.url, nil)
 	if err != nil {
@@ -62,7 +62,7 @@ func TestSilentPeerIsDroppedByPings(t *testing.T) {
 }
 
 func TestPongsKeepAPeerAlive(t *testing.T) {
-	ts := startServer(t, Config{IdleTimeout: 100 * time.Millisecond, AuthTimeout: time.Minute})
+	ts := startServer(t, Config{Settings: Settings{IdleTimeout: 100 * time.Millisecond, AuthTimeout: time.Minute}})
 	c := ts.dial(t)
 	pings := make(chan struct{}, 10)
 	c.conn.SetPingHandler(func(data string) error {
@@ -96,7 +96,7 @@ func TestOriginCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := startServer(t, Config{AllowedOrigins: tt.allowed})
+			ts := startServer(t, Config{Settings: Settings{AllowedOrigins: tt.allowed}})
 			h := http.Header{}
 			if tt.origin != "" {
 				h.Set("Origin", strings.Replace(tt.origin, "HOST", strings.TrimPrefix(ts.url, "ws://"), 1))
@@ -115,7 +115,7 @@ func TestOriginCheck(t *testing.T) {
 }
 
 func TestSlowClientDoesNotSlowOthers(t *testing.T) {
-	ts := startServer(t, Config{BackpressureLimit: 64 << 10, WriteTimeout: time.Minute})
+	ts := startServer(t, Config{Settings: Settings{BackpressureLimit: 64 << 10, WriteTimeout: time.Minute}})
 	stuck := ts.dial(t)
 	stuckID := stuck.authenticate("stuck").ID
 	stuck.conn.NetConn().(*net.TCPConn).SetReadBuffer(4096) // and never read again
@@ -128,11 +128,11 @@ func TestSlowClientDoesNotSlowOthers(t *testing.T) {
 		if sent > 10000 {
 			t.Fatal("never backpressured")
 		}
-		ts.Broadcast("big", payload)
+		ts.Local().Broadcast("big", payload)
 		sent++
 		fast.c.expect("big") // the fast client gets every message meanwhile
 	}
-	ts.Broadcast("big", payload)
+	ts.Local().Broadcast("big", payload)
 	fast.c.expect("big")
 	if cl.Dropped() == 0 || ts.Stats().Dropped == 0 {
 		t.Fatalf("dropped %d / %+v", cl.Dropped(), ts.Stats())
@@ -140,7 +140,7 @@ func TestSlowClientDoesNotSlowOthers(t *testing.T) {
 }
 
 func TestCloseOnBackpressureLimit(t *testing.T) {
-	ts := startServer(t, Config{BackpressureLimit: 64 << 10, CloseOnBackpressureLimit: true})
+	ts := startServer(t, Config{Settings: Settings{BackpressureLimit: 64 << 10, CloseOnBackpressureLimit: true}})
 	stuck := ts.dial(t)
 	stuck.authenticate("stuck")
 	stuck.conn.NetConn().(*net.TCPConn).SetReadBuffer(4096)
@@ -149,7 +149,7 @@ func TestCloseOnBackpressureLimit(t *testing.T) {
 		if i > 10000 {
 			t.Fatal("never closed")
 		}
-		ts.Broadcast("big", payload)
+		ts.Local().Broadcast("big", payload)
 		if ts.Stats().Dropped > 0 {
 			break
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/echows/echows/component"
 	"github.com/echows/echows/lifecycle"
+	"github.com/echows/echows/websocket"
 )
 
 // static is the chat page: index.html, app.js, style.css and echows.js,
@@ -39,7 +40,7 @@ const readyTimeout = 10 * time.Second
 // WebSocket endpoint at /ws, with the chat's hooks.
 func App(s Settings) fx.Option {
 	opts := []fx.Option{
-		fx.Supply(component.Config{ListenAddr: s.Addr, RedisAddr: s.Redis, ReadyTimeout: readyTimeout}),
+		fx.Supply(component.Config{ListenAddr: s.Addr, RedisAddr: s.Redis, Settings: websocket.Settings{ReadyTimeout: readyTimeout}}),
 		lifecycle.ProvideEcho,
 		lifecycle.EchoServer,
 		component.Module,

@@ -138,25 +138,25 @@ func (ch *Chat) OnMessage(ctx context.Context, c *websocket.Client, msg websocke
 		case text == "" || utf8.RuneCountInString(text) > maxTextLength:
 			return ch.reject(c, fmt.Sprintf("a message has 1 to %d characters", maxTextLength))
 		}
-		return c.Server().Emit(ctx, websocket.ToRoom(req.Room), eventChat, chatMessage{
+		return c.Server().ToRoom(ctx, req.Room, eventChat, chatMessage{
 			Room: req.Room, From: c.UserID(), Text: text, Time: ch.now().UTC().Format(time.RFC3339Nano),
 		})
 	case eventWho:
-		if err := c.Server().SendToClient(c.ID(), eventWho, ch.who(c, req.Room, in)); err != nil || !in {
+		if err := c.Send(eventWho, ch.who(c, req.Room, in)); err != nil || !in {
 			return err
 		}
 		ch.remember(c, req.Room, true)
-		return ch.announce(ctx, c, websocket.ToRoom(req.Room, c.ID()), req.Room, "joined")
+		return c.Server().ToRoom(ctx, req.Room, eventPresence, ch.presence(c, req.Room, "joined"), c.ID())
 	case eventHere:
 		if !in || req.To == "" {
 			return nil // a late answer from someone who left meanwhile
 		}
-		return ch.announce(ctx, c, websocket.ToClient(req.To), req.Room, "here")
+		return c.Server().ToClient(ctx, req.To, eventPresence, ch.presence(c, req.Room, "here"))
 	case eventBye:
 		if !in || !ch.remember(c, req.Room, false) {
 			return nil
 		}
-		return ch.announce(ctx, c, websocket.ToRoom(req.Room, c.ID()), req.Room, "left")
+		return c.Server().ToRoom(ctx, req.Room, eventPresence, ch.presence(c, req.Room, "left"), c.ID())
 	}
 	return ch.reject(c, fmt.Sprintf("unknown event %q", msg.Event))
 }
@@ -176,7 +176,7 @@ func (ch *Chat) OnDisconnected(ctx context.Context, c *websocket.Client) {
 	m.mu.Unlock()
 	var errs []error
 	for _, r := range rooms {
-		errs = append(errs, ch.announce(ctx, c, websocket.ToRoom(r), r, "left"))
+		errs = append(errs, c.Server().ToRoom(ctx, r, eventPresence, ch.presence(c, r, "left")))
 	}
 	// The server logs hook errors; a disconnected hook returns none.
 	if err := errors.Join(errs...); err != nil {
@@ -228,8 +228,9 @@ func (ch *Chat) who(c *websocket.Client, room string, in bool) whoAnswer {
 	return a
 }
 
-func (ch *Chat) announce(ctx context.Context, c *websocket.Client, to websocket.Target, room, status string) error {
-	return c.Server().Emit(ctx, to, eventPresence, presence{Room: room, User: c.UserID(), Client: c.ID(), Status: status})
+// presence is what c announces about itself in room.
+func (ch *Chat) presence(c *websocket.Client, room, status string) presence {
+	return presence{Room: room, User: c.UserID(), Client: c.ID(), Status: status}
 }
 
 // remember adds room to (or removes it from) the rooms c announced itself
@@ -253,5 +254,5 @@ func (ch *Chat) remember(c *websocket.Client, room string, in bool) bool {
 // reject tells the client what was wrong with its request. It is the
 // client's mistake, not the server's: nothing is logged.
 func (ch *Chat) reject(c *websocket.Client, message string) error {
-	return c.Server().SendToClient(c.ID(), eventError, map[string]string{"message": message})
+	return c.Server().Local().ToClient(c.ID(), eventError, map[string]string{"message": message})
 }

@@ -43,39 +43,31 @@ func startGoServer(t *testing.T, redisAddr string, tweak ...func(*websocket.Conf
 	t.Cleanup(func() { _ = broker.Close() })
 
 	g := &goServer{}
-	cfg := websocket.Config{
-		Broker: broker,
-		Logger: logger,
-		// The hooks of js/server.ts: {token} -> user id token; "fail" or no
-		// token rejects; "throw" errors; {anonymous:true} has no user id.
-		Authenticate: func(_ context.Context, req websocket.AuthRequest) (*websocket.Identity, error) {
-			var creds struct {
-				Token     any  `json:"token"`
-				Anonymous bool `json:"anonymous"`
-			}
-			_ = json.Unmarshal(req.Data, &creds)
-			if creds.Anonymous {
-				return &websocket.Identity{}, nil
-			}
-			tok, _ := creds.Token.(string)
-			switch tok {
-			case "", "fail":
-				return nil, nil
-			case "throw":
-				return nil, errors.New("interop: authenticate failed on purpose")
-			}
-			return &websocket.Identity{UserID: tok}, nil
-		},
-		ValidateRooms: func(_ context.Context, _ *websocket.Client, rooms []string) ([]string, error) {
-			return rooms, nil
-		},
-		OnMessage: func(_ context.Context, c *websocket.Client, msg websocket.Message) error {
-			if msg.Event == "echo" {
-				return g.srv.SendToClient(c.ID(), "echo", msg.Data)
-			}
-			return nil
-		},
-	}
+	cfg := websocket.Config{Hooks: websocket.Hooks{Authenticate: func(_ context.Context, req websocket.AuthRequest) (*websocket.Identity, error) {
+		var creds struct {
+			Token     any  `json:"token"`
+			Anonymous bool `json:"anonymous"`
+		}
+		_ = json.Unmarshal(req.Data, &creds)
+		if creds.Anonymous {
+			return &websocket.Identity{}, nil
+		}
+		tok, _ := creds.Token.(string)
+		switch tok {
+		case "", "fail":
+			return nil, nil
+		case "throw":
+			return nil, errors.New("interop: authenticate failed on purpose")
+		}
+		return &websocket.Identity{UserID: tok}, nil
+	}, ValidateRooms: func(_ context.Context, _ *websocket.Client, rooms []string) ([]string, error) {
+		return rooms, nil
+	}, OnMessage: func(_ context.Context, c *websocket.Client, msg websocket.Message) error {
+		if msg.Event == "echo" {
+			return g.srv.Local().ToClient(c.ID(), "echo", msg.Data)
+		}
+		return nil
+	}}, Broker: broker, Logger: logger}
 	for _, f := range tweak {
 		f(&cfg)
 	}
@@ -123,20 +115,20 @@ func (p goServerPublisher) publish(t *testing.T, _ string, ops []op) {
 	ctx, cancel := context.WithTimeout(context.Background(), emitTimeout)
 	defer cancel()
 	for _, o := range ops {
-		var tg websocket.Target
+		var err error
 		switch o.Op {
 		case "toClient":
-			tg = websocket.ToClient(o.ClientID)
+			err = p.srv.ToClient(ctx, o.ClientID, o.Event, o.Data)
 		case "toUser":
-			tg = websocket.ToUser(o.UserID)
+			err = p.srv.ToUser(ctx, o.UserID, o.Event, o.Data)
 		case "toRoom":
-			tg = websocket.ToRoom(o.Room, o.Exclude...)
+			err = p.srv.ToRoom(ctx, o.Room, o.Event, o.Data, o.Exclude...)
 		case "broadcast":
-			tg = websocket.ToAll()
+			err = p.srv.Broadcast(ctx, o.Event, o.Data)
 		default:
 			t.Fatalf("unknown op %q", o.Op)
 		}
-		if err := p.srv.Emit(ctx, tg, o.Event, o.Data); err != nil {
+		if err != nil {
 			t.Fatalf("echows Emit %s: %v", o.Op, err)
 		}
 	}

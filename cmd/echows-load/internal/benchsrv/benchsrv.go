@@ -25,23 +25,16 @@ import (
 // client, and no application heartbeat is expected (the load tool answers
 // transport pings only).
 func Config(room string, backpressure int, logger *slog.Logger) websocket.Config {
-	return websocket.Config{
-		Logger:            logger,
-		DefaultRooms:      []string{"ws-default", "ws-notification", room},
-		BackpressureLimit: backpressure,
-		HeartbeatTimeout:  time.Hour,
-		Authenticate: websocket.AuthenticateAs(func(_ context.Context, _ websocket.AuthRequest, creds struct {
-			Token string `json:"token"`
-		}) (*websocket.Identity, error) {
-			if creds.Token == "" {
-				return nil, websocket.ErrRejected
-			}
-			return &websocket.Identity{UserID: creds.Token}, nil
-		}),
-		ValidateRooms: func(_ context.Context, _ *websocket.Client, rooms []string) ([]string, error) {
-			return rooms, nil
-		},
-	}
+	return websocket.Config{Settings: websocket.Settings{DefaultRooms: []string{"ws-default", "ws-notification", room}, BackpressureLimit: backpressure, HeartbeatTimeout: time.Hour}, Hooks: websocket.Hooks{Authenticate: websocket.AuthenticateAs(func(_ context.Context, _ websocket.AuthRequest, creds struct {
+		Token string `json:"token"`
+	}) (*websocket.Identity, error) {
+		if creds.Token == "" {
+			return nil, websocket.ErrRejected
+		}
+		return &websocket.Identity{UserID: creds.Token}, nil
+	}), ValidateRooms: func(_ context.Context, _ *websocket.Client, rooms []string) ([]string, error) {
+		return rooms, nil
+	}}, Logger: logger}
 }
 
 // Mux serves srv at /ws, POST /burst, GET /stats and, with withPprof,
@@ -125,7 +118,7 @@ func burst(w http.ResponseWriter, r *http.Request, srv *websocket.Server, defRoo
 			if mode == "send" {
 				err = srv.Send(r.Context(), room, event, data)
 			} else {
-				err = srv.SendToRoom(room, event, data)
+				err = srv.Local().ToRoom(room, event, data)
 			}
 			if err != nil {
 				errs++
