@@ -21,14 +21,20 @@ func (c *Client) startAuthentication(data json.RawMessage) {
 	c.mu.Lock()
 	header := c.header
 	c.mu.Unlock()
+	c.hooksPending.Add(1)
 	c.server.wg.Add(1) // the read loop holds a count, so this never races Wait
 	go c.server.authenticate(c, AuthRequest{ClientID: c.id, RemoteAddr: c.remoteAddr, Header: header, Data: data})
 }
 
 // authenticate runs the Authenticate (and Handshake) hooks and, on success,
 // indexes the client, sends connected and runs OnConnected.
+//
+// The connected hook runs only for a client that was indexed as
+// authenticated, and the disconnected hook never starts before it ended
+// (see hooksDone).
 func (s *Server) authenticate(c *Client, req AuthRequest) {
 	defer s.wg.Done()
+	defer c.hooksDone()
 	// The client's own context: the auth timer closes the client when the
 	// window ends, which cancels it. A context derived from it would leave
 	// a children map and a done channel in it for the client's life.
@@ -72,13 +78,21 @@ func (s *Server) authenticate(c *Client, req AuthRequest) {
 	if s.cfg.RequireEncryption {
 		c.encrypted.Store(true)
 	}
-	if !c.state.CompareAndSwap(int32(StateAuthenticating), int32(StateAuthenticated)) {
-		return // closed meanwhile
-	}
-	c.stopAuthTimer()
 	rooms := make([]string, 0, 1+len(s.cfg.DefaultRooms))
 	rooms = append(append(rooms, c.id), s.cfg.DefaultRooms...)
-	s.index.authenticate(c, id.UserID, rooms, connectedFrame(c, ident))
+	res, st := s.index.authenticate(c, id.UserID, rooms, connectedFrame(c, ident), s.cfg.MaxConnectionsPerUser)
+	c.kick(st)
+	switch res {
+	case authGone:
+		return
+	case authTooMany:
+		s.refused.Add(1)
+		s.log.Info("websocket: authentication refused: MaxConnectionsPerUser reached", "client", c.id,
+			"user", id.UserID, "limit", s.cfg.MaxConnectionsPerUser)
+		c.failAuth(wire.ErrTextTooManyConnections, wire.ClosePolicy, wire.ReasonTooManyConns)
+		return
+	}
+	c.stopAuthTimer()
 
 	if h := s.cfg.OnConnected; h != nil {
 		s.runHook("OnConnected", c, func() error { return h(c.ctx, c) })
@@ -112,5 +126,6 @@ func connectedFrame(c *Client, id *identity) []byte {
 		ServerPublicKey: id.serverPublicKey,
 		Salt:            id.salt,
 	})
-	return messageFrame(wire.EventConnected, data)
+	frame, _ := messageFrame(wire.EventConnected, data) // valid: from Marshal
+	return frame
 }

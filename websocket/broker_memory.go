@@ -26,6 +26,14 @@ func NewMemoryBroker() *MemoryBroker {
 // Publish calls every subscriber's handler with payload, synchronously, when
 // channel is one of the envelope channels.
 func (b *MemoryBroker) Publish(ctx context.Context, channel string, payload []byte) error {
+	return b.publishExcept(ctx, channel, payload, nil)
+}
+
+// publishExcept is Publish for a server subscribed to b: its own
+// subscription, except, is skipped, since the server delivered locally
+// already (decoding its own envelope only to drop it would cost a trip
+// through its bounded inbox).
+func (b *MemoryBroker) publishExcept(ctx context.Context, channel string, payload []byte, except *memorySubscription) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -36,7 +44,9 @@ func (b *MemoryBroker) Publish(ctx context.Context, channel string, payload []by
 	b.mu.Lock()
 	subs := make([]*memorySubscription, 0, len(b.subs))
 	for s := range b.subs {
-		subs = append(subs, s)
+		if s != except {
+			subs = append(subs, s)
+		}
 	}
 	b.mu.Unlock()
 	for _, s := range subs {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	gws "github.com/gorilla/websocket"
@@ -48,8 +49,9 @@ type Client struct {
 	remoteAddr  string
 	server      *Server
 	conn        *gws.Conn
-	br          *bufio.Reader // gorilla's read buffer
-	raw         net.Conn      // the hijacked connection; only the writer writes to it
+	br          *bufio.Reader   // gorilla's read buffer
+	raw         net.Conn        // the hijacked connection; only the write token's holder writes to it
+	rc          syscall.RawConn // raw's, for non-blocking writes; nil when it has none (TLS)
 	ctx         context.Context
 	cancel      context.CancelFunc
 	connectedAt time.Time
@@ -67,6 +69,13 @@ type Client struct {
 	userID string
 	// rooms is guarded by the server's index lock.
 	rooms map[string]struct{}
+
+	// frames and bytesIn are the inbound budgets, used by the reader only.
+	frames, bytesIn bucket
+	// hooksPending counts the goroutines that must end before the
+	// disconnected hook runs: the reader, and the authentication goroutine
+	// while it runs (see hooksDone).
+	hooksPending atomic.Int32
 
 	out queue
 }
@@ -182,7 +191,7 @@ func (c *Client) Send(event string, data any) error {
 	if err != nil {
 		return fmt.Errorf("send to client %q: %w", c.id, err)
 	}
-	if c.State() != StateAuthenticated || !c.deliver(c.server.newMessage(event, raw)) {
+	if c.State() != StateAuthenticated || !c.deliver(c.server.newMessage(event, raw, sourceLocal)) {
 		return fmt.Errorf("send to client %q: %w", c.id, ErrClientNotFound)
 	}
 	return nil
@@ -193,14 +202,78 @@ func (c *Client) touch() { c.lastActivity.Store(time.Now().UnixNano()) }
 // closeWith queues a close frame (after what is already queued) and gives
 // the peer closeGrace to answer before the connection is dropped.
 func (c *Client) closeWith(code int, reason string) {
-	if c.out.pushControl(c, closeFrame(code, reason)) {
+	if c.queueClose(closeFrame(code, reason)) {
 		c.server.log.Debug("websocket: closing client", "client", c.id, "code", code, "reason", reason)
 	}
 }
 
+// queueClose queues frame as the connection's last and reports whether it
+// was the first close: the peer then has closeGrace to answer, and the
+// client's context is cancelled, so that hooks still running for it return.
+func (c *Client) queueClose(frame []byte) bool {
+	first, st := c.out.setClose(c, frame)
+	if first {
+		c.raw.SetReadDeadline(time.Now().Add(closeGrace))
+		c.cancel()
+	}
+	c.kick(st)
+	return first
+}
+
 // sendError sends an error event with text.
 func (c *Client) sendError(text string) {
-	c.deliver(newOutbound(wire.EventError, wire.ErrorData(text), nil))
+	c.deliver(errorMessage(text))
+}
+
+// deliver queues o for c, through the transformer when c is encrypted, and
+// reports whether it was queued. It must not be called under the index
+// lock (a drop is logged).
+func (c *Client) deliver(o *outbound) bool {
+	res, st := c.push(o)
+	c.kick(st)
+	c.afterPush(res)
+	return res == pushQueued
+}
+
+// push queues o for c under its budget, without acting on the result.
+func (c *Client) push(o *outbound) (pushResult, start) {
+	it := item{frame: o.frame}
+	if c.server.cfg.TransformOutbound != nil && c.encrypted.Load() {
+		it = item{msg: o}
+	}
+	return c.out.push(c, it, c.server.cfg.BackpressureLimit, false)
+}
+
+// afterPush counts a message dropped for backpressure, and on the first of
+// an episode logs it and, with CloseOnBackpressureLimit, closes the client.
+func (c *Client) afterPush(res pushResult) {
+	switch res {
+	case pushDropped:
+		c.server.dropped.Add(1)
+	case pushDroppedFirst:
+		c.server.dropped.Add(1)
+		c.server.log.Warn("websocket: client backpressured, dropping its messages",
+			"client", c.id, "limit", c.server.cfg.BackpressureLimit)
+		if c.server.cfg.CloseOnBackpressureLimit {
+			c.closeWith(wire.CloseTryAgainLater, wire.ReasonBackpressure)
+		}
+	}
+}
+
+// hooksDone is called by the reader once it finished the client, and by
+// the authentication goroutine when it returns: the last of them runs the
+// disconnected hook, so that it always starts after the connected hook
+// ended, and runs once.
+func (c *Client) hooksDone() {
+	if c.hooksPending.Add(-1) != 0 {
+		return
+	}
+	if h := c.server.cfg.OnDisconnected; h != nil {
+		c.server.runHook("OnDisconnected", c, func() error {
+			h(c.server.hookCtx, c)
+			return nil
+		})
+	}
 }
 
 // stopAuthTimer stops the auth timer, if any, and forgets the header.

@@ -29,15 +29,6 @@ func encodeMessage(event string, data any) (json.RawMessage, error) {
 	return b, nil
 }
 
-// newMessage builds the outbound message for a fan-out.
-func (s *Server) newMessage(event string, data json.RawMessage) *outbound {
-	var sem chan struct{}
-	if s.cfg.TransformOutbound != nil {
-		sem = make(chan struct{}, s.cfg.EncryptedBatchLimit)
-	}
-	return newOutbound(event, data, sem)
-}
-
 // Local sends to this instance's clients only, without the broker: see
 // Server.Local. It is the counterpart of upstream's server-side sendToClient,
 // sendToUser, sendToRoom and broadcast.
@@ -58,7 +49,7 @@ func (l Local) ToClient(clientID, event string, data any) error {
 	if err != nil {
 		return fmt.Errorf("send to client %q: %w", clientID, err)
 	}
-	if !l.s.toClient(clientID, event, raw) {
+	if !l.s.toClient(clientID, event, raw, sourceLocal) {
 		return fmt.Errorf("send to client %q: %w", clientID, ErrClientNotFound)
 	}
 	return nil
@@ -70,7 +61,7 @@ func (l Local) ToUser(userID, event string, data any) error {
 	if err != nil {
 		return fmt.Errorf("send to user %q: %w", userID, err)
 	}
-	l.s.toUser(userID, event, raw)
+	l.s.toUser(userID, event, raw, sourceLocal)
 	return nil
 }
 
@@ -81,7 +72,7 @@ func (l Local) ToRoom(room, event string, data any, exclude ...string) error {
 	if err != nil {
 		return fmt.Errorf("send to room %q: %w", room, err)
 	}
-	l.s.toRoom(room, event, raw, exclude)
+	l.s.toRoom(room, event, raw, exclude, sourceLocal)
 	return nil
 }
 
@@ -92,53 +83,8 @@ func (l Local) Broadcast(event string, data any, exclude ...string) error {
 	if err != nil {
 		return fmt.Errorf("broadcast: %w", err)
 	}
-	l.s.toAll(event, raw, exclude)
+	l.s.toAll(event, raw, exclude, sourceLocal)
 	return nil
-}
-
-func (s *Server) toClient(clientID, event string, data json.RawMessage) bool {
-	c := s.index.getAuthed(clientID)
-	if c == nil {
-		return false
-	}
-	c.deliver(s.newMessage(event, data))
-	return true
-}
-
-func (s *Server) toUser(userID, event string, data json.RawMessage) {
-	s.fanOut(func(fn func(*Client)) { s.index.eachOfUser(userID, fn) }, event, data, nil)
-}
-
-func (s *Server) toRoom(room, event string, data json.RawMessage, exclude []string) {
-	s.fanOut(func(fn func(*Client)) { s.index.eachInRoom(room, fn) }, event, data, exclude)
-}
-
-func (s *Server) toAll(event string, data json.RawMessage, exclude []string) {
-	s.fanOut(s.index.eachAuthed, event, data, exclude)
-}
-
-// fanOut encodes one message and queues it for every client each yields,
-// but the excluded ones.
-func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.RawMessage, exclude []string) {
-	o, skip := s.newMessage(event, data), excluder(exclude)
-	each(func(c *Client) {
-		if !skip(c.id) {
-			c.deliver(o)
-		}
-	})
-}
-
-// excluder returns a membership test for exclude: a scan for a few ids, a
-// set for many, so a fan-out stays linear in its audience.
-func excluder(exclude []string) func(id string) bool {
-	if len(exclude) <= 8 {
-		return func(id string) bool { return contains(exclude, id) }
-	}
-	set := make(map[string]struct{}, len(exclude))
-	for _, id := range exclude {
-		set[id] = struct{}{}
-	}
-	return func(id string) bool { _, ok := set[id]; return ok }
 }
 
 // ToClient sends event to one client, wherever it is connected: delivered
@@ -182,11 +128,11 @@ func (s *Server) emit(ctx context.Context, typ wire.Type, target, event string, 
 		return fmt.Errorf("send to %s %q: %w", typ, target, err)
 	}
 	if typ == wire.TypeClient && s.index.get(target) != nil {
-		s.toClient(target, event, raw)
+		s.toClient(target, event, raw, sourceLocal)
 		return nil
 	}
 	env := wire.Envelope{ServerID: s.id, Type: typ, Target: target, Event: event, Data: raw, Exclude: exclude}
-	s.dispatch(env)
+	s.dispatch(env, sourceLocal)
 	return s.publish(ctx, env)
 }
 
@@ -216,24 +162,31 @@ func (s *Server) Send(ctx context.Context, destination, event string, data any) 
 	return s.publish(ctx, wire.Envelope{ServerID: s.id, Type: wire.TypeRoom, Target: destination, Event: event, Data: raw})
 }
 
-// dispatch delivers an envelope to this instance's clients.
-func (s *Server) dispatch(env wire.Envelope) {
+// dispatch delivers an envelope to this instance's clients; source names
+// where it came from, for the log of invalid UTF-8.
+func (s *Server) dispatch(env wire.Envelope, source string) {
 	switch env.Type {
 	case wire.TypeClient:
-		s.toClient(env.Target, env.Event, env.Data)
+		s.toClient(env.Target, env.Event, env.Data, source)
 	case wire.TypeUser:
-		s.toUser(env.Target, env.Event, env.Data)
+		s.toUser(env.Target, env.Event, env.Data, source)
 	case wire.TypeRoom:
-		s.toRoom(env.Target, env.Event, env.Data, env.Exclude)
+		s.toRoom(env.Target, env.Event, env.Data, env.Exclude, source)
 	case wire.TypeBroadcast:
-		s.toAll(env.Event, env.Data, env.Exclude)
+		s.toAll(env.Event, env.Data, env.Exclude, source)
 	}
 }
 
 func (s *Server) publish(ctx context.Context, env wire.Envelope) error {
 	payload, err := env.Encode()
 	if err == nil {
-		err = s.broker.Publish(ctx, env.Channel(), payload)
+		if own := s.memSub.Load(); own != nil {
+			// this instance has delivered already: the in-process broker
+			// hands the envelope to the other subscribers only
+			err = own.broker.publishExcept(ctx, env.Channel(), payload, own)
+		} else {
+			err = s.broker.Publish(ctx, env.Channel(), payload)
+		}
 	}
 	if err != nil {
 		s.publishErrors.Add(1)
@@ -295,7 +248,7 @@ func (s *Server) receive(channel string, payload []byte) {
 		return
 	}
 	s.received.Add(1)
-	s.dispatch(env)
+	s.dispatch(env, "server "+env.ServerID)
 }
 
 // EnableClientEncryption marks a client of this instance encrypted: from now

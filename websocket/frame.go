@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -47,11 +48,28 @@ func putHeader(buf []byte, op byte, n int) int {
 
 // messageFrame encodes {"event":event,"data":data} as one text frame, with a
 // single allocation. The result is immutable and shared by every recipient.
-func messageFrame(event string, data json.RawMessage) []byte {
+//
+// It is where every message frame is built, so it is where text frames are
+// kept valid UTF-8, whatever the app, a transformer or another instance
+// handed over: data that is not valid UTF-8 is repaired, each invalid byte
+// sequence becoming U+FFFD (as a JavaScript peer decoding the bytes would
+// have it), and repaired reports it. The event is escaped by
+// wire.AppendString, which repairs the same way.
+func messageFrame(event string, data json.RawMessage) (frame []byte, repaired bool) {
+	if !utf8.Valid(data) {
+		data, repaired = bytes.ToValidUTF8(data, []byte("\uFFFD")), true
+	}
+	repaired = repaired || !utf8.ValidString(event)
 	buf := make([]byte, maxHeader, maxHeader+len(`{"event":"","data":}`)+len(event)+len(data)+8)
 	buf = wire.AppendMessage(buf, event, data)
 	start := putHeader(buf, opText, len(buf)-maxHeader)
-	return buf[start:]
+	return buf[start:], repaired
+}
+
+// controlFrameOf builds an unmasked control frame (payload at most 125
+// bytes, as gorilla and the reader guarantee).
+func controlFrameOf(op byte, payload []byte) []byte {
+	return append([]byte{finBit | op, byte(len(payload))}, payload...)
 }
 
 // maxCloseReason is the longest close reason: a control frame's payload is

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	gws "github.com/gorilla/websocket"
 
 	"github.com/echows/echows/websocket/wire"
 )
@@ -34,10 +34,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.wg.Add(1) // for the read loop, or undone below
 	s.mu.Unlock()
+	if n := s.conns.Add(1); n > int64(s.cfg.MaxConnections) {
+		s.conns.Add(-1)
+		s.wg.Done()
+		s.refused.Add(1)
+		s.log.Debug("websocket: upgrade refused: MaxConnections reached", "remote", r.RemoteAddr, "limit", s.cfg.MaxConnections)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
 
 	hw := &hijackWriter{ResponseWriter: w}
 	conn, err := s.upgrader.Upgrade(hw, r, nil)
 	if err != nil {
+		s.conns.Add(-1)
 		s.wg.Done()
 		s.log.Debug("websocket: upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
@@ -50,19 +60,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn:        conn,
 		br:          hw.br,
 		raw:         hw.conn.Conn,
+		rc:          rawConnOf(hw.conn.Conn),
 		connectedAt: now,
 		header:      r.Header,
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.state.Store(int32(StateUnauthorized))
 	c.lastActivity.Store(now.UnixNano())
+	c.hooksPending.Store(1) // the reader's
 	hw.conn.client.Store(c)
 
-	conn.SetReadLimit(s.cfg.MaxPayloadLength)
-	conn.SetPongHandler(func(string) error { c.pinged(); return nil })
+	conn.SetPongHandler(func(string) error { c.throttleFrame(); c.pinged(); return nil })
 	conn.SetPingHandler(func(data string) error {
+		c.throttleFrame()
 		c.pinged()
-		return conn.WriteControl(gws.PongMessage, []byte(data), time.Time{})
+		c.kick(c.out.setPong(c, controlFrameOf(opPong, []byte(data))))
+		return nil
 	})
 	s.index.add(c)
 	c.resetAuthTimer(s.cfg.AuthTimeout)
@@ -131,11 +144,23 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // queuedConn is the net.Conn gorilla sees. Until the client is attached
-// (the upgrade response) writes go straight to the socket; after, each
-// write is one whole control frame, queued on the client's writer.
+// (the upgrade response) writes go straight to the socket. After, the only
+// frames gorilla writes are control frames (a close answering the peer's, a
+// 1002 for a protocol error, a 1009 for an oversized message, a pong from
+// the ping handler): each is put in its slot of the client's queue, so the
+// client's writer stays the socket's only writer. Reads are charged to the
+// client's ReadRate.
 type queuedConn struct {
 	net.Conn
 	client atomic.Pointer[Client]
+}
+
+func (q *queuedConn) Read(p []byte) (int, error) {
+	n, err := q.Conn.Read(p)
+	if c := q.client.Load(); c != nil && n > 0 {
+		c.throttleBytes(n)
+	}
+	return n, err
 }
 
 func (q *queuedConn) Write(p []byte) (int, error) {
@@ -143,12 +168,19 @@ func (q *queuedConn) Write(p []byte) (int, error) {
 	if c == nil {
 		return q.Conn.Write(p)
 	}
-	frame := append([]byte(nil), p...)
-	if frameOpcode(p) == opClose && len(p) >= 4 && binary.BigEndian.Uint16(p[2:]) == wire.CloseMessageTooBig {
-		frame = closeFrame(wire.CloseMessageTooBig, wire.ReasonMessageTooBig) // gorilla sends no reason
-	}
-	if !c.out.pushControl(c, frame) {
-		return 0, net.ErrClosed
+	switch frameOpcode(p) {
+	case opClose:
+		frame := append([]byte(nil), p...)
+		if len(p) >= 4 && binary.BigEndian.Uint16(p[2:]) == wire.CloseMessageTooBig {
+			frame = closeFrame(wire.CloseMessageTooBig, wire.ReasonMessageTooBig) // gorilla sends no reason
+		}
+		if !c.queueClose(frame) {
+			return 0, net.ErrClosed
+		}
+	case opPong:
+		c.kick(c.out.setPong(c, append([]byte(nil), p...)))
+	default:
+		return 0, errUnexpectedWrite
 	}
 	return len(p), nil
 }
@@ -166,6 +198,10 @@ func (q *queuedConn) SetDeadline(t time.Time) error {
 	}
 	return q.Conn.SetDeadline(t)
 }
+
+// errUnexpectedWrite is returned to gorilla if it ever writes a data frame:
+// the server writes its data frames itself.
+var errUnexpectedWrite = errors.New("websocket: unexpected data frame from gorilla")
 
 // unusedWritePool keeps gorilla from allocating a write buffer per
 // connection: the server never writes through gorilla's writer.

@@ -2,14 +2,10 @@ package websocket
 
 import (
 	"context"
-	"runtime"
 	"time"
 
 	"github.com/echows/echows/websocket/wire"
 )
-
-// pingChunk is how many clients a ping round pings before it yields.
-const pingChunk = 64
 
 // sweep runs until ctx ends: every HeartbeatInterval it closes authenticated
 // clients idle for longer than HeartbeatTimeout (4002); with pings on, every
@@ -32,17 +28,27 @@ func (s *Server) sweep(ctx context.Context) {
 		case now := <-heartbeat.C:
 			s.closeIdle(now)
 		case <-pings:
-			for i, c := range s.index.all() {
-				c.out.pushControl(c, pingFrame)
-				if i%pingChunk == pingChunk-1 {
-					// Let the writers just started run and end: a ping round
-					// then never has more than about pingChunk writer
-					// goroutines (and their stacks) alive at once.
-					runtime.Gosched()
-				}
-			}
+			s.pingAll()
 		}
 	}
+}
+
+// pingAll queues a ping for every client (at most one pending each) and
+// hands the clients to the flush goroutines in batches.
+func (s *Server) pingAll() {
+	starts := make([]*Client, 0, flushChunk)
+	for _, c := range s.index.all() {
+		switch st := c.out.setPing(c); st {
+		case startFlush:
+			if starts = append(starts, c); len(starts) == flushChunk {
+				s.flush.add(starts...)
+				starts = starts[:0]
+			}
+		default:
+			c.kick(st)
+		}
+	}
+	s.flush.add(starts...)
 }
 
 // closeIdle closes the authenticated clients idle since before now minus

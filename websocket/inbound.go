@@ -41,10 +41,11 @@ func (c *Client) route(msg Message, plain bool) {
 			c.sendError(wire.ErrTextInvalidFormat)
 			return
 		}
+		rooms = sanitizeRooms(rooms, s.cfg.MaxRoomsPerJoin)
 		if msg.Event == wire.EventJoin {
-			s.clientJoin(c, sanitizeRooms(rooms))
+			s.clientJoin(c, rooms)
 		} else {
-			s.clientLeave(c, sanitizeRooms(rooms))
+			s.index.leave(c, rooms)
 		}
 	case wire.EventConnected, wire.EventDisconnect, wire.EventError:
 		s.log.Debug("websocket: client-sent system event dropped", "client", c.id, "event", msg.Event)

@@ -52,15 +52,32 @@ func (x *index) getAuthed(id string) *Client {
 	return nil
 }
 
-// authenticate indexes c by user, marks it authenticated, joins rooms and
+// authResult is what index.authenticate did.
+type authResult uint8
+
+const (
+	authOK      authResult = iota
+	authGone               // the client left, or was closed, meanwhile
+	authTooMany            // its user is at MaxConnectionsPerUser here
+)
+
+// authenticate marks c authenticated, indexes it by user, joins rooms and
 // queues connected, all under the lock: no room or broadcast message can
 // reach c before connected, and once c has connected the indexes show it.
-// connected never goes through the transformer: it carries the key material.
-func (x *index) authenticate(c *Client, userID string, rooms []string, connected []byte) {
+// connected never goes through the transformer: it carries the key
+// material. c is refused when its user already has maxPerUser clients.
+func (x *index) authenticate(c *Client, userID string, rooms []string, connected []byte, maxPerUser int) (authResult, start) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.clients[c.id] != c {
-		return // already gone
+		return authGone, startNone
+	}
+	if userID != "" && len(x.users[userID]) >= maxPerUser {
+		return authTooMany, startNone
+	}
+	res, st := c.out.push(c, item{frame: connected}, 0, true)
+	if res != pushQueued || !c.state.CompareAndSwap(int32(StateAuthenticating), int32(StateAuthenticated)) {
+		return authGone, st // closing meanwhile (the auth window ended)
 	}
 	c.userID = userID
 	x.authed[c] = struct{}{}
@@ -70,7 +87,7 @@ func (x *index) authenticate(c *Client, userID string, rooms []string, connected
 	for _, r := range rooms {
 		x.joinLocked(c, r)
 	}
-	c.out.push(c, item{frame: connected})
+	return authOK, st
 }
 
 // remove takes c out of every index, deleting entries that become empty.
@@ -94,15 +111,23 @@ func (x *index) remove(c *Client) {
 	c.rooms = nil
 }
 
-// join adds c to room; it reports false when c is no longer indexed.
-func (x *index) join(c *Client, room string) bool {
+// join adds c to each of rooms while c is in fewer than maxRooms rooms, and
+// returns how many of rooms it is in after: the first ones (it stops at the
+// first refused). It fails with ErrClientNotFound when c is no longer
+// indexed, and ErrTooManyRooms when it could not join them all.
+func (x *index) join(c *Client, rooms []string, maxRooms int) (int, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.clients[c.id] != c {
-		return false
+		return 0, ErrClientNotFound
 	}
-	x.joinLocked(c, room)
-	return true
+	for i, r := range rooms {
+		if _, in := c.rooms[r]; !in && len(c.rooms) >= maxRooms {
+			return i, ErrTooManyRooms
+		}
+		x.joinLocked(c, r)
+	}
+	return len(rooms), nil
 }
 
 func (x *index) joinLocked(c *Client, room string) {
@@ -120,20 +145,18 @@ func (x *index) joinLocked(c *Client, room string) {
 	addTo(x.rooms, room, c)
 }
 
-// leave removes c from room; it reports whether c was in it.
-func (x *index) leave(c *Client, room string) bool {
+// leave removes c from those of rooms it is in, but the room of its own id,
+// which it never leaves.
+func (x *index) leave(c *Client, rooms []string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if _, ok := c.rooms[room]; !ok {
-		return false
+	for _, room := range rooms {
+		if _, ok := c.rooms[room]; !ok || room == c.id {
+			continue
+		}
+		delete(c.rooms, room)
+		removeFrom(x.rooms, room, c)
 	}
-	delete(c.rooms, room)
-	if room == c.id {
-		x.ownRooms--
-		return true
-	}
-	removeFrom(x.rooms, room, c)
-	return true
 }
 
 func (x *index) hasRoom(room string) bool {

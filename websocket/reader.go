@@ -18,6 +18,11 @@ var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // readLoop reads the client's frames until the connection ends, then
 // finishes the client. It is the only reader of the connection, and runs
 // the hooks that must see the client's messages in order.
+//
+// Before each frame it applies the client's budgets: it waits while the
+// client's outbound queue is over BackpressureLimit (a peer that sends but
+// does not read is not read either) and while the client is over its
+// MessageRate; ReadRate is applied as bytes come in (see queuedConn.Read).
 func (c *Client) readLoop() {
 	for {
 		// Wait for the next frame here, on a shallow stack, rather than deep
@@ -28,8 +33,15 @@ func (c *Client) readLoop() {
 				break
 			}
 		}
+		c.throttleFrame()
+		if drained := c.out.waitDrained(); drained != nil {
+			select {
+			case <-drained:
+			case <-c.ctx.Done():
+			}
+		}
 		if c.controlFrame() {
-			continue // a ping or pong, handled without entering gorilla
+			continue // a ping, pong or bad close, handled without entering gorilla
 		}
 		if !c.readOne() {
 			break
@@ -44,10 +56,12 @@ func (c *Client) readLoop() {
 	c.server.wg.Done()
 }
 
-// controlFrame handles a complete ping or pong from the client at the head
-// of the read buffer the way the handlers set in ServeHTTP do (pinged, and a
-// pong for a ping), and reports whether it did. Anything else (a data or
-// close frame, an incomplete or unusual control frame) is left to gorilla.
+// controlFrame handles a complete ping, pong or malformed close frame from
+// the client at the head of the read buffer, and reports whether it did: a
+// ping queues its pong (replacing one not yet written), a pong extends the
+// transport deadline, and a close frame with a 1-byte payload, which RFC
+// 6455 §5.5.1 forbids (gorilla would take it as 1005), closes with 1002.
+// Anything else is left to gorilla.
 func (c *Client) controlFrame() bool {
 	if c.br == nil {
 		return false
@@ -56,22 +70,29 @@ func (c *Client) controlFrame() bool {
 	if err != nil {
 		return false
 	}
-	op := h[0] & 0x0F
-	if h[0]&0xF0 != finBit || (op != opPing && op != opPong) || h[1]&0x80 == 0 || h[1]&0x7F > 125 {
+	op, n := h[0]&0x0F, int(h[1]&0x7F)
+	if h[0]&0xF0 != finBit || h[1]&0x80 == 0 || n > 125 {
 		return false
 	}
-	n := int(h[1] & 0x7F)
+	if op != opPing && op != opPong && (op != opClose || n != 1) {
+		return false
+	}
 	f, err := c.br.Peek(2 + 4 + n)
 	if err != nil {
 		return false
 	}
-	if op == opPing {
+	switch op {
+	case opClose:
+		c.closeWith(wire.CloseProtocolError, wire.ReasonProtocolError)
+		_, _ = c.br.Discard(2 + 4 + n)
+		return true
+	case opPing:
 		pong := make([]byte, 2+n)
 		pong[0], pong[1] = finBit|opPong, byte(n)
 		for i := range n {
 			pong[2+i] = f[6+i] ^ f[2+i&3]
 		}
-		c.out.pushControl(c, pong)
+		c.kick(c.out.setPong(c, pong))
 	}
 	_, _ = c.br.Discard(2 + 4 + n)
 	c.pinged()
@@ -82,6 +103,11 @@ func (c *Client) controlFrame() bool {
 // connection ended (false).
 func (c *Client) readOne() bool {
 	for {
+		limit := c.server.cfg.MaxAuthPayloadLength
+		if c.State() == StateAuthenticated {
+			limit = c.server.cfg.MaxPayloadLength
+		}
+		c.conn.SetReadLimit(limit)
 		typ, r, err := c.conn.NextReader()
 		if err != nil {
 			c.logReadEnd(err)
@@ -122,8 +148,7 @@ func (c *Client) logReadEnd(err error) {
 	case errors.As(err, &ce):
 		c.server.log.Debug("websocket: client closed", "client", c.id, "code", ce.Code)
 	case errors.Is(err, gws.ErrReadLimit):
-		c.server.log.Info("websocket: frame over MaxPayloadLength, closed with 1009", "client", c.id,
-			"limit", c.server.cfg.MaxPayloadLength)
+		c.server.log.Debug("websocket: message over the payload limit, closed with 1009", "client", c.id)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		c.server.log.Debug("websocket: connection lost", "client", c.id)
 	default:
@@ -133,12 +158,14 @@ func (c *Client) logReadEnd(err error) {
 
 // finish runs once, when the read loop ends: the client leaves every index,
 // its writer flushes what it can within closeGrace, the socket is closed,
-// and the disconnected hook runs.
+// and the disconnected hook runs (after the connected hook, see
+// hooksDone).
 func (c *Client) finish() {
 	c.state.Store(int32(StateDisconnected))
 	c.stopAuthTimer()
 	c.cancel()
 	c.server.index.remove(c)
+	c.server.conns.Add(-1)
 	if idle := c.out.finish(); idle != nil {
 		t := time.NewTimer(closeGrace)
 		select {
@@ -147,11 +174,7 @@ func (c *Client) finish() {
 		}
 		t.Stop()
 	}
+	c.out.kill()
 	c.raw.Close()
-	if h := c.server.cfg.OnDisconnected; h != nil {
-		c.server.runHook("OnDisconnected", c, func() error {
-			h(c.server.hookCtx, c)
-			return nil
-		})
-	}
+	c.hooksDone()
 }

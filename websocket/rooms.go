@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"errors"
 	"fmt"
 	"unicode/utf8"
 
@@ -56,13 +57,19 @@ func isClientID(s string) bool {
 }
 
 // sanitizeRooms keeps the valid rooms of a client request, without
-// duplicates, in order.
-func sanitizeRooms(rooms []string) []string {
+// duplicates, in order, at most limit of them; it is linear in the request.
+func sanitizeRooms(rooms []string, limit int) []string {
+	if len(rooms) > limit {
+		rooms = rooms[:limit]
+	}
 	out := rooms[:0]
+	seen := make(map[string]struct{}, len(rooms))
 	for _, r := range rooms {
-		if validRoom(r) && !contains(out, r) {
-			out = append(out, r)
+		if _, dup := seen[r]; dup || !validRoom(r) {
+			continue
 		}
+		seen[r] = struct{}{}
+		out = append(out, r)
 	}
 	return out
 }
@@ -76,13 +83,14 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// clientJoin joins c to the rooms the ValidateRooms hook allows.
+// clientJoin joins c to the rooms the ValidateRooms hook allows, up to
+// MaxRoomsPerClient; the rest are refused, silently, as upstream refuses.
 func (s *Server) clientJoin(c *Client, rooms []string) {
 	if len(rooms) == 0 {
 		return
 	}
 	if s.cfg.ValidateRooms == nil {
-		s.log.Debug("websocket: join refused (no ValidateRooms hook)", "client", c.id, "rooms", rooms)
+		s.log.Debug("websocket: join refused (no ValidateRooms hook)", "client", c.id, "rooms", len(rooms))
 		return
 	}
 	var allowed []string
@@ -90,44 +98,53 @@ func (s *Server) clientJoin(c *Client, rooms []string) {
 		allowed, err = s.cfg.ValidateRooms(c.ctx, c, append([]string(nil), rooms...))
 		return err
 	})
-	if err != nil {
+	if err != nil || len(allowed) == 0 {
 		return
 	}
+	asked := make(map[string]struct{}, len(rooms))
+	for _, r := range rooms {
+		asked[r] = struct{}{}
+	}
+	join := allowed[:0:0]
 	for _, r := range allowed {
-		if contains(rooms, r) {
-			s.index.join(c, r)
+		if _, ok := asked[r]; ok {
+			delete(asked, r) // once
+			join = append(join, r)
 		}
 	}
-}
-
-// clientLeave removes c from those of rooms it is in.
-func (s *Server) clientLeave(c *Client, rooms []string) {
-	for _, r := range rooms {
-		s.index.leave(c, r)
+	if n, err := s.index.join(c, join, s.cfg.MaxRoomsPerClient); errors.Is(err, ErrTooManyRooms) {
+		s.log.Debug("websocket: join refused past MaxRoomsPerClient", "client", c.id,
+			"refused", len(join)-n, "limit", s.cfg.MaxRoomsPerClient)
 	}
 }
 
 // JoinRoom puts a client of this instance in room. Unlike a client's join
 // request it needs no ValidateRooms approval; room must still be valid
-// (non-empty, at most MaxRoomLength characters, no "ws:" prefix).
+// (non-empty, at most MaxRoomLength characters, no "ws:" prefix, not shaped
+// like a client id), and the client in fewer than MaxRoomsPerClient rooms
+// (ErrTooManyRooms).
 func (s *Server) JoinRoom(clientID, room string) error {
 	if err := checkRoom(room); err != nil {
 		return fmt.Errorf("join room: %w", err)
 	}
 	c := s.index.get(clientID)
-	if c == nil || !s.index.join(c, room) {
+	if c == nil {
 		return fmt.Errorf("join room %q: client %q: %w", room, clientID, ErrClientNotFound)
+	}
+	if _, err := s.index.join(c, []string{room}, s.cfg.MaxRoomsPerClient); err != nil {
+		return fmt.Errorf("join room %q: client %q: %w", room, clientID, err)
 	}
 	return nil
 }
 
 // LeaveRoom takes a client of this instance out of room. Leaving a room the
-// client is not in is not an error.
+// client is not in is not an error; a client never leaves the room of its
+// own id.
 func (s *Server) LeaveRoom(clientID, room string) error {
 	c := s.index.get(clientID)
 	if c == nil {
 		return fmt.Errorf("leave room %q: client %q: %w", room, clientID, ErrClientNotFound)
 	}
-	s.index.leave(c, room)
+	s.index.leave(c, []string{room})
 	return nil
 }

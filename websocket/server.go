@@ -29,11 +29,12 @@ type Server struct {
 	broker   Broker
 	upgrader gws.Upgrader
 
-	mu         sync.Mutex // guards the lifecycle fields below
-	configured bool
-	closing    bool
-	sub        Subscription
-	stopSweep  context.CancelFunc
+	mu          sync.Mutex // guards the lifecycle fields below; never held across I/O
+	configuring bool
+	configured  bool
+	closing     bool
+	sub         Subscription
+	stopSweep   context.CancelFunc
 
 	// wg counts every goroutine the server starts: readers, writers,
 	// authentications, the sweep.
@@ -43,15 +44,23 @@ type Server struct {
 	hookCtx    context.Context
 	hookCancel context.CancelFunc
 
-	cork      corking
-	inbox     chan inboxItem // broker payloads for dispatchInbox
-	inboxDone chan struct{}  // closed when dispatchInbox returned
+	flush     *flusher
+	memSub    atomic.Pointer[memorySubscription] // the subscription, when the broker is a MemoryBroker
+	inbox     chan inboxItem                     // broker payloads for dispatchInbox
+	inboxDone chan struct{}                      // closed when dispatchInbox returned
 
+	conns         atomic.Int64 // connections upgraded and not finished (MaxConnections)
 	dropped       atomic.Uint64
 	published     atomic.Uint64
 	publishErrors atomic.Uint64
 	received      atomic.Uint64
 	malformed     atomic.Uint64
+	refused       atomic.Uint64 // upgrades and authentications refused by a connection cap
+	throttled     atomic.Uint64 // reader pauses for MessageRate or ReadRate
+	repaired      atomic.Uint64 // messages whose invalid UTF-8 was repaired
+
+	utf8Mu      sync.Mutex
+	utf8Sources map[string]struct{} // sources of invalid UTF-8 already logged
 }
 
 // New returns a Server for cfg, with defaults applied. It fails with an
@@ -70,6 +79,13 @@ func New(cfg Config) (*Server, error) {
 		s.broker = NewMemoryBroker()
 	}
 	s.hookCtx, s.hookCancel = context.WithCancel(context.Background())
+	s.flush = newFlusher(func() {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.flush.run()
+		}()
+	})
 	s.upgrader = gws.Upgrader{
 		ReadBufferSize:  0,                 // gorilla reads through the reader hijackWriter.Hijack returns
 		WriteBufferPool: unusedWritePool{}, // the server writes frames itself
@@ -85,35 +101,62 @@ func (s *Server) ID() string { return s.id }
 // Path returns the configured mount path (default "/ws").
 func (s *Server) Path() string { return s.cfg.Path }
 
-// Config returns the configuration in force, defaults applied.
-func (s *Server) Config() Config { return s.cfg }
+// Config returns the configuration in force, defaults applied. Its slices
+// are copies: changing them changes nothing.
+func (s *Server) Config() Config {
+	c := s.cfg
+	c.Settings = c.Settings.clone()
+	return c
+}
 
 // Configure subscribes to the broker, waiting at most ReadyTimeout for it to
 // be ready, and starts the heartbeat sweep and transport pings. Call it once,
-// before serving traffic from other instances.
+// before serving traffic from other instances. Upgrades and Shutdown do not
+// wait for it.
 func (s *Server) Configure(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch {
 	case s.closing:
+		s.mu.Unlock()
 		return ErrServerClosed
-	case s.configured:
+	case s.configured || s.configuring:
+		s.mu.Unlock()
 		return ErrAlreadyConfigured
 	}
+	s.configuring = true
+	s.mu.Unlock()
+
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReadyTimeout)
 	defer cancel()
 	s.inbox, s.inboxDone = make(chan inboxItem, inboxSize), make(chan struct{})
 	go s.dispatchInbox()
 	sub, err := s.broker.Subscribe(ctx, s.enqueue)
+
+	s.mu.Lock()
+	s.configuring = false
+	if err == nil && s.closing { // Shutdown ran meanwhile: undo
+		err = ErrServerClosed
+		s.mu.Unlock()
+		_ = sub.Close()
+		s.mu.Lock()
+	}
 	if err != nil {
+		s.mu.Unlock()
+		close(s.inbox)
+		<-s.inboxDone
+		if errors.Is(err, ErrServerClosed) {
+			return err
+		}
 		if !errors.Is(err, ErrBrokerNotReady) {
 			err = fmt.Errorf("%w: %w", ErrBrokerNotReady, err)
 		}
-		close(s.inbox)
-		<-s.inboxDone
 		return fmt.Errorf("configure websocket server (waited up to %v): %w", s.cfg.ReadyTimeout, err)
 	}
+	defer s.mu.Unlock()
 	s.sub = sub
+	if ms, ok := sub.(*memorySubscription); ok {
+		s.memSub.Store(ms)
+	}
 	sweepCtx, stop := context.WithCancel(context.Background())
 	s.stopSweep = stop
 	s.wg.Add(1)
@@ -178,6 +221,9 @@ type Stats struct {
 	PublishErrors uint64 // failed publishes
 	Received      uint64 // envelopes received from other instances
 	Malformed     uint64 // envelopes skipped as malformed
+	Refused       uint64 // connections refused by MaxConnections or MaxConnectionsPerUser
+	Throttled     uint64 // times a client's reads paused for MessageRate or ReadRate
+	RepairedUTF8  uint64 // messages whose invalid UTF-8 was replaced by U+FFFD
 }
 
 // Stats returns the server's counters.
@@ -188,6 +234,9 @@ func (s *Server) Stats() Stats {
 		PublishErrors: s.publishErrors.Load(),
 		Received:      s.received.Load(),
 		Malformed:     s.malformed.Load(),
+		Refused:       s.refused.Load(),
+		Throttled:     s.throttled.Load(),
+		RepairedUTF8:  s.repaired.Load(),
 	}
 	st.Clients, st.Authenticated, st.Users, st.Rooms = s.index.counts()
 	return st

@@ -1,12 +1,10 @@
 package websocket
 
 import (
+	"context"
 	"encoding/json"
-	"runtime"
 	"sync"
 	"time"
-
-	"github.com/echows/echows/websocket/wire"
 )
 
 // closeGrace is how long a peer has to answer our close frame, and how long
@@ -14,29 +12,11 @@ import (
 // dropped.
 const closeGrace = time.Second
 
-// blockLen is the capacity of the pooled item blocks a queue is made of
-// while it holds anything; past it a queue grows by append.
-const blockLen = 256
-
-type itemBlock [blockLen]item
-
-// itemBlocks pools queue storage, so a burst to many clients allocates no
-// queue per client, and an idle client holds none.
-var itemBlocks = sync.Pool{New: func() any { return new(itemBlock) }}
-
-func getBlock() []item { return itemBlocks.Get().(*itemBlock)[:0] }
-
-// putBlock returns s to the pool if it is a block (not one append grew).
-func putBlock(s []item) {
-	if cap(s) == blockLen {
-		b := (*itemBlock)(s[:blockLen])
-		clear(b[:])
-		itemBlocks.Put(b)
-	}
-}
-
-// writeChunk is the size of the pooled buffers batches are copied into.
-const writeChunk = 16 << 10
+// writeChunk is the size of the pooled buffers a batch is copied into: a
+// batch costs one write call per writeChunk bytes rather than one per frame.
+// (A vectored write would save the copy, but the runtime keeps the largest
+// iovec array of every socket for the socket's life.)
+const writeChunk = 64 << 10
 
 var writeChunks = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk); return &b }}
 
@@ -52,263 +32,232 @@ type outbound struct {
 	sem chan struct{}
 }
 
-func newOutbound(event string, data json.RawMessage, sem chan struct{}) *outbound {
-	return &outbound{event: event, data: data, frame: messageFrame(event, data), sem: sem}
+// ownWriter reports whether c is written by a goroutine of its own rather
+// than by the flush goroutines: when its socket does not allow a
+// non-blocking write attempt (TLS), or when its messages go through the
+// OutboundTransformer, a hook that must never run on a goroutine shared by
+// other clients.
+func (c *Client) ownWriter() bool {
+	return c.rc == nil || (c.server.cfg.TransformOutbound != nil && c.encrypted.Load())
 }
 
-// item is one entry of a client's queue: a ready frame, or a message to
-// transform first.
-type item struct {
-	frame []byte
-	msg   *outbound
-}
-
-func (it item) size() int {
-	if it.msg != nil {
-		return len(it.msg.frame)
-	}
-	return len(it.frame)
-}
-
-// queue is a client's outbound queue, drained by at most one writer
-// goroutine at a time, started when the first frame arrives and ended when
-// the queue is empty, so an idle client costs no goroutine.
-type queue struct {
-	mu            sync.Mutex
-	items         []item
-	spare         []item
-	bytes         int
-	writing       bool
-	closed        bool          // a close frame is queued: nothing more is accepted
-	dead          bool          // the connection is finished
-	backpressured bool          // over the limit; clears when the queue drains
-	held          bool          // writing, but the writer waits for the end of a Cork
-	dropped       uint64        // messages dropped for backpressure
-	flushed       chan struct{} // made by finish, closed when the running writer exits
-}
-
-// deliver queues o for c, through the transformer when c is encrypted.
-func (c *Client) deliver(o *outbound) bool {
-	it := item{frame: o.frame}
-	if c.server.cfg.TransformOutbound != nil && c.encrypted.Load() {
-		it = item{msg: o}
-	}
-	return c.out.push(c, it)
-}
-
-// push queues a data frame, applying the backpressure limit.
-func (q *queue) push(c *Client, it item) bool {
-	size := it.size()
-	limit := c.server.cfg.BackpressureLimit
-	q.mu.Lock()
-	if q.closed || q.dead {
-		q.mu.Unlock()
-		return false
-	}
-	if q.backpressured || (q.bytes > 0 && q.bytes+size > limit) {
-		queued := q.bytes
-		q.dropped++
-		first := !q.backpressured
-		q.backpressured = true
-		closeIt := c.server.cfg.CloseOnBackpressureLimit && first
-		q.mu.Unlock()
-		c.server.dropped.Add(1)
-		if first {
-			c.server.log.Warn("websocket: client backpressured, dropping its messages",
-				"client", c.id, "queued_bytes", queued, "limit", limit)
-		}
-		if closeIt {
-			c.closeWith(wire.CloseTryAgainLater, wire.ReasonBackpressure)
-		}
-		return false
-	}
-	q.appendLocked(c, it, size)
-	q.mu.Unlock()
-	return true
-}
-
-// pushControl queues a control frame (ping, pong, or a close); it bypasses
-// the backpressure limit. A close frame is the last frame of the connection:
-// it closes the queue.
-func (q *queue) pushControl(c *Client, frame []byte) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed || q.dead {
-		return false
-	}
-	q.appendLocked(c, item{frame: frame}, len(frame))
-	if frameOpcode(frame) == opClose {
-		q.closed = true
-		c.afterCloseQueued()
-	}
-	return true
-}
-
-func (q *queue) appendLocked(c *Client, it item, size int) {
-	if q.items == nil {
-		q.items = getBlock()
-	}
-	q.items = append(q.items, it)
-	q.bytes += size
-	if !q.writing {
-		q.writing = true
-		c.server.wg.Add(1)
-		if c.server.hold(c) {
-			q.held = true // started by the end of the cork
-		} else {
-			go c.writeLoop()
-		}
-	} else if q.held && q.bytes >= corkLimit {
-		q.held = false
+// kick acts on what a queue operation returned, once the queue's lock is
+// released.
+func (c *Client) kick(st start) {
+	switch st {
+	case startFlush:
+		c.server.flush.add(c)
+	case startPromote:
+		c.server.flush.promote(c)
+	case startGoroutine:
+		c.server.wg.Add(1) // the client's reader holds a count, so this never races Wait
 		go c.writeLoop()
 	}
 }
 
-// finish closes the queue to new frames and returns a channel that is
-// closed when the running writer has flushed what was queued, or nil when no
-// writer runs.
-func (q *queue) finish() <-chan struct{} {
+// flushOnce writes what c's queue holds without blocking, on a flush
+// goroutine. When the socket does not take everything, c's own writer
+// goroutine takes over and waits for it. It reports whether c must be
+// visited again: more was queued while it was written.
+func (c *Client) flushOnce() (again bool) {
+	q := &c.out
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.closed = true
-	if !q.writing {
-		return nil
+	if q.state != stateScheduled {
+		q.mu.Unlock()
+		return false // a duplicate entry of the flush list
 	}
-	q.flushed = make(chan struct{})
-	return q.flushed
+	if q.dead {
+		q.releaseLocked()
+		q.mu.Unlock()
+		return false
+	}
+	if c.ownWriter() { // became encrypted since it was scheduled
+		q.state = stateWriting
+		q.mu.Unlock()
+		c.kick(startGoroutine)
+		return false
+	}
+	q.state, q.held = stateFlushing, false
+	b := q.takeLocked()
+	q.mu.Unlock()
+
+	rest, err := c.writeBatch(&b, c.tryWrite)
+
+	q.mu.Lock()
+	q.writtenLocked(&b, rest)
+	switch {
+	case err != nil:
+		q.dead = true
+		q.releaseLocked()
+	case rest != nil:
+		q.state = stateWriting
+		q.mu.Unlock()
+		c.kick(startGoroutine)
+		return false
+	case q.hasWorkLocked():
+		q.state = stateScheduled
+		q.mu.Unlock()
+		return true
+	default:
+		q.releaseLocked()
+	}
+	q.mu.Unlock()
+	if err != nil {
+		c.raw.Close() // the reader sees it and finishes the client
+	}
+	return false
 }
 
-// Adaptive corking bounds: before each round, writeLoop yields while its
-// queue keeps growing, so that a producer still queueing (a loop of sends, a
-// burst from the broker) finishes its batch and the writer takes it in one
-// round; at most maxCorkYields times, and never past corkLimit bytes (see
-// cork.go). On one core the producer runs between two looks; an idle server
-// pays one yield per writer start.
-const maxCorkYields = 64
+// tryWrite writes p with one non-blocking attempt.
+func (c *Client) tryWrite(p []byte) (int, error) { return tryWrite(c.rc, p) }
 
-// writeLoop drains the queue: each round takes everything queued and
-// writes it with as few write calls as it can.
+// writeBlocking writes p, waiting at most WriteTimeout for the socket: the
+// deadline is set per write call, never spent by anything else.
+func (c *Client) writeBlocking(p []byte) (int, error) {
+	c.raw.SetWriteDeadline(time.Now().Add(c.server.cfg.WriteTimeout))
+	return c.raw.Write(p)
+}
+
+// writeLoop is c's own writer: it drains the queue with blocking writes,
+// transforming messages to an encrypted client first, and ends when the
+// queue is empty, so an idle client costs no goroutine.
 func (c *Client) writeLoop() {
 	defer c.server.wg.Done()
 	q := &c.out
 	for {
-		for i, prev := 0, -1; i < maxCorkYields; i++ {
-			q.mu.Lock()
-			n, size := len(q.items), q.bytes
-			q.mu.Unlock()
-			if n == prev || size >= corkLimit {
-				break
-			}
-			prev = n
-			runtime.Gosched()
-		}
 		q.mu.Lock()
-		if len(q.items) == 0 || q.dead {
-			q.endLocked()
+		if !q.hasWorkLocked() {
+			q.releaseLocked()
 			q.mu.Unlock()
 			return
 		}
-		batch := q.items
-		q.items, q.spare = q.spare[:0], nil
+		b := q.takeLocked()
 		q.mu.Unlock()
 
-		size, ok := c.writeBatch(batch)
-		clear(batch)
+		c.transformBatch(&b)
+		rest, err := c.writeBatch(&b, c.writeBlocking)
 
 		q.mu.Lock()
-		q.bytes -= size
-		if q.spare == nil {
-			q.spare = batch[:0]
-		} else {
-			putBlock(batch)
-		}
-		if !ok {
+		q.writtenLocked(&b, rest)
+		if err != nil {
 			q.dead = true
 		}
 		q.mu.Unlock()
-		if !ok {
+		if err != nil {
 			c.raw.Close() // the reader sees it and finishes the client
 		}
 	}
 }
 
-// endLocked ends the writer: the queue is empty (or dead).
-func (q *queue) endLocked() {
-	q.writing = false
-	q.bytes = 0
-	// an idle client keeps no queue memory: the blocks go back to the pool
-	putBlock(q.items)
-	putBlock(q.spare)
-	q.items, q.spare = nil, nil
-	q.backpressured = false
-	if q.flushed != nil {
-		close(q.flushed)
-		q.flushed = nil
-	}
-}
-
-// writeBatch writes the frames of batch to the socket, copied into one
-// pooled buffer so that a burst costs one write call per writeChunk bytes
-// rather than one per frame; a frame larger than the buffer is written on
-// its own. (A vectored write would save the copy, but the runtime keeps the
-// largest iovec array of every socket for the socket's life.) It returns
-// the queued size written, and false when the socket failed.
-func (c *Client) writeBatch(batch []item) (size int, ok bool) {
+// writeBatch writes b's frames in order through write, copied into pooled
+// buffers of writeChunk bytes; a frame larger than that is written on its
+// own. It stops at the first short write and returns what the socket did not
+// take, or the first error.
+func (c *Client) writeBatch(b *batch, write func([]byte) (int, error)) (rest []byte, err error) {
 	bp := writeChunks.Get().(*[]byte)
 	buf := (*bp)[:0]
 	defer func() { *bp = buf[:0]; writeChunks.Put(bp) }()
 
-	c.raw.SetWriteDeadline(time.Now().Add(c.server.cfg.WriteTimeout))
-	for _, it := range batch {
-		size += it.size()
-		frame := it.frame
-		if it.msg != nil {
-			if frame = c.transform(it.msg); frame == nil {
-				continue
+	short := false
+	// emit adds p to the buffer, writing the buffer out when p does not fit;
+	// after a short write everything left goes to rest.
+	emit := func(p []byte) {
+		if err != nil || len(p) == 0 {
+			return
+		}
+		if short {
+			rest = append(rest, p...)
+			return
+		}
+		if len(buf)+len(p) > writeChunk && len(buf) > 0 {
+			buf, rest, short, err = flushBuf(buf, write)
+			if short {
+				rest = append(rest, p...)
+				return
 			}
 		}
-		if len(buf)+len(frame) > writeChunk && len(buf) > 0 {
-			if _, err := c.raw.Write(buf); err != nil {
-				return size, false
+		if len(p) > writeChunk {
+			var n int
+			if n, err = write(p); err == nil && n < len(p) {
+				short, rest = true, append(rest, p[n:]...)
 			}
-			buf = buf[:0]
+			return
 		}
-		if len(frame) > writeChunk {
-			if _, err := c.raw.Write(frame); err != nil {
-				return size, false
-			}
-			continue
-		}
-		buf = append(buf, frame...)
+		buf = append(buf, p...)
 	}
-	if len(buf) > 0 {
-		if _, err := c.raw.Write(buf); err != nil {
-			return size, false
+	emit(b.rest)
+	emit(b.pong)
+	if b.ping {
+		emit(pingFrame)
+	}
+	for _, it := range b.items {
+		emit(it.frame)
+	}
+	emit(b.close)
+	if !short && err == nil && len(buf) > 0 {
+		buf, rest, _, err = flushBuf(buf, write)
+	}
+	return rest, err
+}
+
+// flushBuf writes buf; on a short write it returns a copy of what is left.
+func flushBuf(buf []byte, write func([]byte) (int, error)) (empty, rest []byte, short bool, err error) {
+	n, err := write(buf)
+	if err != nil {
+		return buf[:0], nil, false, err
+	}
+	if n < len(buf) {
+		return buf[:0], append([]byte(nil), buf[n:]...), true, nil
+	}
+	return buf[:0], nil, false, nil
+}
+
+// transformBatch runs the OutboundTransformer for each message of b that
+// needs it, before anything of b is written, so that no transform spends a
+// write deadline.
+func (c *Client) transformBatch(b *batch) {
+	for i := range b.items {
+		if o := b.items[i].msg; o != nil {
+			b.items[i] = item{frame: c.transform(o)}
 		}
 	}
-	return size, true
 }
 
 // transform runs the OutboundTransformer for one message to c and returns
-// the frame to write, or nil to drop it.
+// the frame to write, or nil to drop it. A call gets WriteTimeout: past it
+// its slot of the message's EncryptedBatchLimit is given back even if the
+// hook ignores its context (so a hung transform for one client holds up
+// the others at most that long), and the message to c is dropped.
 func (c *Client) transform(o *outbound) []byte {
+	ctx, cancel := context.WithTimeout(c.ctx, c.server.cfg.WriteTimeout)
+	defer cancel()
 	if o.sem != nil {
 		select {
 		case o.sem <- struct{}{}:
-			defer func() { <-o.sem }()
-		case <-c.ctx.Done():
+		case <-ctx.Done():
 			return nil
 		}
+		var once sync.Once
+		release := func() { once.Do(func() { <-o.sem }) }
+		stop := context.AfterFunc(ctx, release)
+		defer func() {
+			stop()
+			release()
+		}()
 	}
 	var msg *Message
 	err := c.server.runHook("TransformOutbound", c, func() (err error) {
-		msg, err = c.server.cfg.TransformOutbound(c.ctx, c, Message{Event: o.event, Data: o.data})
+		msg, err = c.server.cfg.TransformOutbound(ctx, c, Message{Event: o.event, Data: o.data})
 		return err
 	})
-	if err != nil || msg == nil {
+	if err != nil || msg == nil || ctx.Err() != nil || msg.Event == "" || (msg.Data != nil && !json.Valid(msg.Data)) {
 		return nil
 	}
-	return messageFrame(msg.Event, msg.Data)
+	frame, repaired := messageFrame(msg.Event, msg.Data)
+	if repaired {
+		c.server.invalidUTF8(sourceTransformer)
+	}
+	return frame
 }
 
 // extendRead moves the read deadline to now+d, unless a close is under way
@@ -319,12 +268,4 @@ func (q *queue) extendRead(c *Client, d time.Duration) {
 		c.raw.SetReadDeadline(time.Now().Add(d))
 	}
 	q.mu.Unlock()
-}
-
-// afterCloseQueued gives the peer closeGrace to answer the close frame (the
-// read loop ends then at the latest) and cancels the client's context, so
-// that hooks still running for it return.
-func (c *Client) afterCloseQueued() {
-	c.raw.SetReadDeadline(time.Now().Add(closeGrace))
-	c.cancel()
 }

@@ -39,12 +39,17 @@ const (
 	ErrTextAuthFailed       = "Authentication failed"
 	ErrTextAuthError        = "Authentication error"
 	ErrTextHandshakeFailed  = "Encryption handshake failed"
+	// ErrTextTooManyConnections is echows' own: the user already has
+	// Settings.MaxConnectionsPerUser connections on the instance.
+	ErrTextTooManyConnections = "Too many connections"
 )
 
 // Close codes and the reasons sent with them.
 const (
 	CloseGoingAway      = 1001 // server shutting down
+	CloseProtocolError  = 1002 // a frame RFC 6455 forbids
 	CloseInvalidPayload = 1007 // a text frame that is not valid UTF-8
+	ClosePolicy         = 1008 // a limit of the server (too many connections)
 	CloseMessageTooBig  = 1009 // a frame larger than MaxPayloadLength
 	CloseTryAgainLater  = 1013 // backpressured, with CloseOnBackpressureLimit
 	CloseAuthTimeout    = 4001
@@ -64,6 +69,8 @@ const (
 	ReasonInvalidUTF8   = "Invalid UTF-8"
 	ReasonMessageTooBig = "Message too big"
 	ReasonBackpressure  = "Backpressure limit exceeded"
+	ReasonProtocolError = "Protocol error"
+	ReasonTooManyConns  = "Too many connections"
 )
 
 // Default room names every authenticated client joins unless configured

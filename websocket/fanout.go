@@ -1,0 +1,130 @@
+package websocket
+
+import (
+	"encoding/json"
+
+	"github.com/echows/echows/websocket/wire"
+)
+
+// Where a message came from, for the log of invalid UTF-8 (see
+// messageFrame); envelopes from other instances are "server <id>".
+const (
+	sourceLocal       = "this server"
+	sourceTransformer = "TransformOutbound"
+)
+
+// maxUTF8Sources bounds the sources of invalid UTF-8 logged once each.
+const maxUTF8Sources = 64
+
+// newMessage builds the outbound message for one send: its frame is
+// encoded once, whatever the number of recipients.
+func (s *Server) newMessage(event string, data json.RawMessage, source string) *outbound {
+	frame, repaired := messageFrame(event, data)
+	if repaired {
+		s.invalidUTF8(source)
+	}
+	var sem chan struct{}
+	if s.cfg.TransformOutbound != nil {
+		sem = make(chan struct{}, s.cfg.EncryptedBatchLimit)
+	}
+	return &outbound{event: event, data: data, frame: frame, sem: sem}
+}
+
+// errorMessage builds an error event with text.
+func errorMessage(text string) *outbound {
+	data := wire.ErrorData(text)
+	frame, _ := messageFrame(wire.EventError, data) // the texts are constants
+	return &outbound{event: wire.EventError, data: data, frame: frame}
+}
+
+// invalidUTF8 counts a message repaired by messageFrame and logs it once
+// per source.
+func (s *Server) invalidUTF8(source string) {
+	s.repaired.Add(1)
+	s.utf8Mu.Lock()
+	_, seen := s.utf8Sources[source]
+	full := len(s.utf8Sources) >= maxUTF8Sources
+	if !seen && !full {
+		if s.utf8Sources == nil {
+			s.utf8Sources = make(map[string]struct{})
+		}
+		s.utf8Sources[source] = struct{}{}
+	}
+	s.utf8Mu.Unlock()
+	if !seen && !full {
+		s.log.Warn("websocket: message data is not valid UTF-8; invalid bytes sent as U+FFFD (logged once per source)",
+			"source", source)
+	}
+}
+
+func (s *Server) toClient(clientID, event string, data json.RawMessage, source string) bool {
+	c := s.index.getAuthed(clientID)
+	if c == nil {
+		return false
+	}
+	c.deliver(s.newMessage(event, data, source))
+	return true
+}
+
+func (s *Server) toUser(userID, event string, data json.RawMessage, source string) {
+	s.fanOut(func(fn func(*Client)) { s.index.eachOfUser(userID, fn) }, event, data, nil, source)
+}
+
+func (s *Server) toRoom(room, event string, data json.RawMessage, exclude []string, source string) {
+	s.fanOut(func(fn func(*Client)) { s.index.eachInRoom(room, fn) }, event, data, exclude, source)
+}
+
+func (s *Server) toAll(event string, data json.RawMessage, exclude []string, source string) {
+	s.fanOut(s.index.eachAuthed, event, data, exclude, source)
+}
+
+// fanOut queues one message, encoded once, for every client each yields but
+// the excluded ones. Under the index's read lock it only collects the
+// members; queueing, starting writers and logging happen after. Clients
+// whose writer must start are handed to the flush goroutines in batches, so
+// a room message costs one queue append per member and a few lock
+// acquisitions per flushChunk members.
+func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.RawMessage, exclude []string, source string) {
+	membersBuf := getClients()
+	defer putClients(membersBuf)
+	members := *membersBuf
+	each(func(c *Client) { members = append(members, c) })
+	*membersBuf = members
+	if len(members) == 0 {
+		return
+	}
+	o, skip := s.newMessage(event, data, source), excluder(exclude)
+	startBuf := getClients()
+	defer putClients(startBuf)
+	starts := *startBuf
+	for _, c := range members {
+		if skip(c.id) {
+			continue
+		}
+		res, st := c.push(o)
+		if st == startFlush {
+			if starts = append(starts, c); len(starts) == flushChunk {
+				s.flush.add(starts...)
+				starts = starts[:0]
+			}
+		} else {
+			c.kick(st)
+		}
+		c.afterPush(res)
+	}
+	s.flush.add(starts...)
+	*startBuf = starts
+}
+
+// excluder returns a membership test for exclude: a scan for a few ids, a
+// set for many, so a fan-out stays linear in its audience.
+func excluder(exclude []string) func(id string) bool {
+	if len(exclude) <= 8 {
+		return func(id string) bool { return contains(exclude, id) }
+	}
+	set := make(map[string]struct{}, len(exclude))
+	for _, id := range exclude {
+		set[id] = struct{}{}
+	}
+	return func(id string) bool { _, ok := set[id]; return ok }
+}

@@ -1,0 +1,179 @@
+package websocket
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// flushChunk is how many clients a flush goroutine takes from the list at a
+// time, and how many a fan-out adds at a time.
+const flushChunk = 256
+
+// corkLimit is how many bytes a client held by a cork may accumulate before
+// it is written anyway: it bounds the batch, and so the latency, corking can
+// cause.
+const corkLimit = 256 << 10
+
+// flusher writes the queues of clients that have something to send, from a
+// few goroutines shared by all clients (at most GOMAXPROCS), with
+// non-blocking writes: a client whose socket is full is handed to a writer
+// goroutine of its own, so it never holds up the others.
+//
+// A client whose queue goes from empty to non-empty is added to the ready
+// list; the list is the batch boundary. While a producer queues a message
+// for a room, or a burst of messages, the flush goroutines take clients as
+// they come and write everything each has queued by then in one call, so a
+// burst is written in few calls per client with no timer and no yield
+// loop. While a Cork is open, new clients wait in the held list instead,
+// and go to the ready list when a cork ends (any cork: what each cork held
+// is released when that cork ends).
+type flusher struct {
+	mu      sync.Mutex
+	ready   []*Client // a FIFO: ready[head:] wait
+	head    int
+	held    []*Client
+	running int // flush goroutines alive
+	max     int // at most this many
+	corks   atomic.Int32
+	start   func() // starts one flush goroutine
+}
+
+func newFlusher(start func()) *flusher {
+	return &flusher{max: max(1, runtime.GOMAXPROCS(0)), start: start}
+}
+
+// corked reports whether a cork is open; read without the lock, it is a
+// hint (see queue.held).
+func (f *flusher) corked() bool { return f.corks.Load() > 0 }
+
+// add schedules clients whose write token was just taken (startFlush).
+func (f *flusher) add(cs ...*Client) {
+	if len(cs) == 0 {
+		return
+	}
+	f.mu.Lock()
+	if f.corks.Load() > 0 {
+		f.held = append(f.held, cs...)
+	} else {
+		f.ready = append(f.ready, cs...)
+		f.startLocked()
+	}
+	f.mu.Unlock()
+}
+
+// promote schedules c now, cork or not: it is past corkLimit.
+func (f *flusher) promote(c *Client) {
+	f.mu.Lock()
+	f.ready = append(f.ready, c)
+	f.startLocked()
+	f.mu.Unlock()
+}
+
+// startLocked starts a flush goroutine when none runs, or when the list is
+// long enough to share with another one.
+func (f *flusher) startLocked() {
+	if n := len(f.ready) - f.head; n > 0 && f.running < f.max && (f.running == 0 || n > flushChunk) {
+		f.running++
+		f.start()
+	}
+}
+
+// next takes up to flushChunk clients off the ready list into buf, or
+// returns none and counts the calling goroutine out.
+func (f *flusher) next(buf []*Client) []*Client {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := min(len(f.ready)-f.head, cap(buf))
+	if n == 0 {
+		f.running--
+		return buf[:0]
+	}
+	buf = append(buf[:0], f.ready[f.head:f.head+n]...)
+	clear(f.ready[f.head : f.head+n])
+	f.head += n
+	if f.head == len(f.ready) { // empty: reuse the array, unless a huge burst grew it
+		f.ready, f.head = f.ready[:0], 0
+		if cap(f.ready) > 1<<16 {
+			f.ready = nil
+		}
+	}
+	return buf
+}
+
+// run is a flush goroutine: it writes clients from the ready list until
+// the list is empty.
+func (f *flusher) run() {
+	buf := make([]*Client, 0, flushChunk)
+	var again []*Client
+	for {
+		buf = f.next(buf)
+		if len(buf) == 0 {
+			return
+		}
+		for _, c := range buf {
+			if c.flushOnce() {
+				again = append(again, c)
+			}
+		}
+		clear(buf)
+		if len(again) > 0 {
+			f.mu.Lock()
+			f.ready = append(f.ready, again...)
+			f.mu.Unlock()
+			clear(again)
+			again = again[:0]
+		}
+	}
+}
+
+func (f *flusher) corkBegin() {
+	f.mu.Lock()
+	f.corks.Add(1)
+	f.mu.Unlock()
+}
+
+// corkEnd releases every client held so far, whatever other corks are
+// still open.
+func (f *flusher) corkEnd() {
+	f.mu.Lock()
+	f.corks.Add(-1)
+	if len(f.held) > 0 {
+		f.ready = append(f.ready, f.held...)
+		clear(f.held)
+		f.held = f.held[:0]
+		f.startLocked()
+	}
+	f.mu.Unlock()
+}
+
+// Cork runs fn with writes held: frames queued for any client while fn
+// runs (by fn or by other goroutines) are written when fn returns, one
+// write call per client where they fit, instead of as they come. Use it
+// around a burst of sends the code knows about (a loop of sends, a batch of
+// jobs); it is never needed for correctness, and the server corks the
+// batches it receives from the broker itself.
+//
+// Corks may overlap and nest: what was held while a cork was open is
+// released when that cork returns. A client that accumulates more than
+// 256 KiB meanwhile is written early. Keep fn short: nothing it queues
+// reaches the network before it returns.
+func (s *Server) Cork(fn func()) {
+	s.flush.corkBegin()
+	defer s.flush.corkEnd()
+	fn()
+}
+
+// clientBufs pools the client lists a fan-out collects.
+var clientBufs = sync.Pool{New: func() any { b := make([]*Client, 0, 64); return &b }}
+
+func getClients() *[]*Client { return clientBufs.Get().(*[]*Client) }
+
+func putClients(p *[]*Client) {
+	if cap(*p) > 1<<16 {
+		return // an outsized list from a huge room: let the GC have it
+	}
+	clear(*p)
+	*p = (*p)[:0]
+	clientBufs.Put(p)
+}

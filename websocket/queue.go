@@ -1,0 +1,298 @@
+package websocket
+
+import (
+	"sync"
+)
+
+// blockLen is the capacity of the pooled item blocks a queue is made of
+// while it holds anything; past it a queue grows by append.
+const blockLen = 256
+
+type itemBlock [blockLen]item
+
+// itemBlocks pools queue storage, so a burst to many clients allocates no
+// queue per client, and an idle client holds none.
+var itemBlocks = sync.Pool{New: func() any { return new(itemBlock) }}
+
+func getBlock() []item { return itemBlocks.Get().(*itemBlock)[:0] }
+
+// putBlock returns s to the pool if it is a block (not one append grew).
+func putBlock(s []item) {
+	if cap(s) == blockLen {
+		b := (*itemBlock)(s[:blockLen])
+		clear(b[:])
+		itemBlocks.Put(b)
+	}
+}
+
+// item is one entry of a client's queue: a ready frame, or a message the
+// client's writer transforms first.
+type item struct {
+	frame []byte
+	msg   *outbound
+}
+
+func (it item) size() int {
+	if it.msg != nil {
+		return len(it.msg.frame)
+	}
+	return len(it.frame)
+}
+
+// writeState says who holds a queue's write token: nobody, or the one party
+// that may write to the client's socket.
+type writeState uint8
+
+const (
+	stateIdle      writeState = iota // nothing to write, no writer
+	stateScheduled                   // waiting in the server's flush list
+	stateFlushing                    // a flush goroutine is writing it
+	stateWriting                     // the client's own writer goroutine is writing it
+)
+
+// start tells the caller of a queue operation what to do once the queue's
+// lock is released.
+type start uint8
+
+const (
+	startNone      start = iota // a writer already holds the token
+	startFlush                  // the token was taken: put the client on the flush list
+	startPromote                // held by a cork past corkLimit: flush it now
+	startGoroutine              // the token was taken: run the client's own writer
+)
+
+// queue is a client's outbound queue. Everything written to the socket goes
+// through it: data frames in order, and at most one pending pong, one
+// pending ping and the close frame, which are control frames and so never
+// wait behind a batch. Whoever holds the write token (see writeState) is
+// the only writer of the socket.
+//
+// bytes counts everything queued and not yet written, control frames and a
+// partly written batch included; data frames are refused past the client's
+// budget (BackpressureLimit), control frames are bounded by construction.
+type queue struct {
+	mu    sync.Mutex
+	items []item
+	spare []item
+	bytes int
+	pong  []byte // the pong for the latest ping, when not yet written
+	ping  bool   // a server ping is due
+	close []byte // the close frame, until written
+	rest  []byte // what the socket did not take of the last batch
+
+	state writeState
+	held  bool // scheduled while a cork was open (see corkLimit)
+
+	closed        bool // a close frame was queued, or the client finished: nothing more is accepted
+	dead          bool // the socket failed or the client finished: nothing more is written
+	backpressured bool // a frame was refused; clears when the queue drains
+	dropped       uint64
+
+	flushed chan struct{} // made by finish; closed when the token is released
+	drained chan struct{} // made by a reader waiting for backpressure to clear
+}
+
+// pushResult says what became of a data frame.
+type pushResult uint8
+
+const (
+	pushQueued       pushResult = iota
+	pushDropped                 // over the budget: dropped
+	pushDroppedFirst            // dropped, and the client just became backpressured
+	pushClosed                  // the client is closing: nothing queued
+)
+
+// push queues a data frame under the client's budget (limit bytes); with
+// force (the connected frame) the budget does not apply.
+func (q *queue) push(c *Client, it item, limit int, force bool) (pushResult, start) {
+	size := it.size()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || q.dead {
+		return pushClosed, startNone
+	}
+	if !force && (q.backpressured || (q.bytes > 0 && q.bytes+size > limit)) {
+		q.dropped++
+		if q.backpressured {
+			return pushDropped, startNone
+		}
+		q.backpressured = true
+		return pushDroppedFirst, startNone
+	}
+	if q.items == nil {
+		q.items = getBlock()
+	}
+	q.items = append(q.items, it)
+	q.bytes += size
+	return pushQueued, q.takeTokenLocked(c)
+}
+
+// setPong makes frame the pending pong, replacing one not yet written: RFC
+// 6455 §5.5.3 allows answering only the most recent ping, so a ping flood
+// costs one pong's memory.
+func (q *queue) setPong(c *Client, frame []byte) start {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || q.dead {
+		return startNone
+	}
+	q.bytes += len(frame) - len(q.pong)
+	q.pong = frame
+	return q.takeTokenLocked(c)
+}
+
+// setPing marks a server ping due, unless one already is.
+func (q *queue) setPing(c *Client) start {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || q.dead || q.ping {
+		return startNone
+	}
+	q.ping = true
+	q.bytes += len(pingFrame)
+	return q.takeTokenLocked(c)
+}
+
+// setClose queues the close frame, the connection's last; it reports false
+// when one was already queued or the client finished.
+func (q *queue) setClose(c *Client, frame []byte) (bool, start) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || q.dead {
+		return false, startNone
+	}
+	q.closed = true
+	q.close = frame
+	q.bytes += len(frame)
+	return true, q.takeTokenLocked(c)
+}
+
+// takeTokenLocked takes the write token for c if nobody holds it, and says
+// who must write; a client held by a cork past corkLimit is promoted.
+func (q *queue) takeTokenLocked(c *Client) start {
+	switch q.state {
+	case stateIdle:
+		if c.ownWriter() {
+			q.state = stateWriting
+			return startGoroutine
+		}
+		q.state = stateScheduled
+		q.held = c.server.flush.corked()
+		return startFlush
+	case stateScheduled:
+		if q.held && q.bytes >= corkLimit {
+			q.held = false
+			return startPromote
+		}
+	}
+	return startNone
+}
+
+// batch is what a writer took from a queue in one go: written in this order.
+type batch struct {
+	rest  []byte
+	pong  []byte
+	ping  bool
+	items []item
+	close []byte
+	size  int // what the batch counts in queue.bytes
+}
+
+func (b *batch) empty() bool {
+	return b.rest == nil && b.pong == nil && !b.ping && len(b.items) == 0 && b.close == nil
+}
+
+// takeLocked moves everything queued into a batch.
+func (q *queue) takeLocked() batch {
+	b := batch{rest: q.rest, pong: q.pong, ping: q.ping, items: q.items, close: q.close, size: q.bytes}
+	q.rest, q.pong, q.ping, q.close = nil, nil, false, nil
+	q.items, q.spare = q.spare, nil
+	return b
+}
+
+// written accounts for a batch the writer is done with: what the socket did
+// not take (rest) stays queued, first. It returns the batch's item storage
+// to the queue or the pool.
+func (q *queue) writtenLocked(b *batch, rest []byte) {
+	q.bytes -= b.size
+	q.bytes += len(rest)
+	q.rest = rest
+	clear(b.items)
+	if q.spare == nil && cap(b.items) > 0 {
+		q.spare = b.items[:0]
+	} else {
+		putBlock(b.items)
+	}
+	b.items = nil
+}
+
+// hasWorkLocked reports whether anything waits to be written.
+func (q *queue) hasWorkLocked() bool {
+	return !q.dead && (q.rest != nil || q.pong != nil || q.ping || len(q.items) > 0 || q.close != nil)
+}
+
+// releaseLocked gives the write token back: the queue is empty, or dead.
+// An idle client keeps no queue memory, and is no longer backpressured.
+func (q *queue) releaseLocked() {
+	q.state = stateIdle
+	q.held = false
+	if q.dead { // nothing more is written: forget what waits
+		q.rest, q.pong, q.ping, q.close, q.bytes = nil, nil, false, nil, 0
+	}
+	putBlock(q.items)
+	putBlock(q.spare)
+	q.items, q.spare = nil, nil
+	if q.backpressured {
+		q.backpressured = false
+		if q.drained != nil {
+			close(q.drained)
+			q.drained = nil
+		}
+	}
+	if q.flushed != nil {
+		close(q.flushed)
+		q.flushed = nil
+	}
+}
+
+// finish closes the queue to new frames and returns a channel that is
+// closed once the token holder has written what was queued (or gave up),
+// or nil when nobody holds the token.
+func (q *queue) finish() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	if q.state == stateIdle {
+		return nil
+	}
+	if q.flushed == nil {
+		q.flushed = make(chan struct{})
+	}
+	return q.flushed
+}
+
+// kill marks the socket failed: nothing more is written, and waiting
+// readers are released.
+func (q *queue) kill() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.dead, q.closed = true, true
+	if q.drained != nil {
+		close(q.drained)
+		q.drained = nil
+	}
+}
+
+// waitDrained returns a channel that is closed once the client is no
+// longer backpressured, or nil when it is not.
+func (q *queue) waitDrained() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.backpressured || q.dead {
+		return nil
+	}
+	if q.drained == nil {
+		q.drained = make(chan struct{})
+	}
+	return q.drained
+}

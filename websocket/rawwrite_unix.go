@@ -1,0 +1,55 @@
+//go:build unix
+
+package websocket
+
+import (
+	"errors"
+	"net"
+	"syscall"
+)
+
+// rawConnOf returns the raw connection of nc when it is a socket the flush
+// goroutines may write to without blocking (plain TCP), else nil.
+func rawConnOf(nc net.Conn) syscall.RawConn {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// tryWrite writes as much of p as the socket takes now, without waiting:
+// the runtime's sockets are non-blocking, and returning true from the
+// callback tells the runtime not to wait for the socket to become writable.
+func tryWrite(rc syscall.RawConn, p []byte) (int, error) {
+	var n int
+	var werr error
+	err := rc.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			m, e := syscall.Write(int(fd), p[n:])
+			if m > 0 {
+				n += m
+			}
+			switch {
+			case errors.Is(e, syscall.EINTR):
+				continue
+			case errors.Is(e, syscall.EAGAIN):
+				return true
+			case e != nil:
+				werr = e
+				return true
+			case m <= 0:
+				return true
+			}
+		}
+		return true
+	})
+	if werr == nil {
+		werr = err
+	}
+	return n, werr
+}
