@@ -164,8 +164,8 @@ func (c *Client) finish() {
 	c.state.Store(int32(StateDisconnected))
 	c.stopAuthTimer()
 	c.cancel()
+	c.server.conns.Add(-1) // before it leaves the index, which Stats counts
 	c.server.index.remove(c)
-	c.server.conns.Add(-1)
 	if idle := c.out.finish(); idle != nil {
 		t := time.NewTimer(closeGrace)
 		select {

@@ -224,19 +224,22 @@ func (c *Client) transformBatch(b *batch) {
 }
 
 // transform runs the OutboundTransformer for one message to c and returns
-// the frame to write, or nil to drop it. A call gets WriteTimeout: past it
-// its slot of the message's EncryptedBatchLimit is given back even if the
-// hook ignores its context (so a hung transform for one client holds up
-// the others at most that long), and the message to c is dropped.
+// the frame to write, or nil to drop it. Once it has its slot of the
+// message's EncryptedBatchLimit, a call gets WriteTimeout: past it the slot
+// is given back even if the hook ignores its context (so a hung transform
+// for one client holds up the others at most that long), and the message
+// to c is dropped.
 func (c *Client) transform(o *outbound) []byte {
-	ctx, cancel := context.WithTimeout(c.ctx, c.server.cfg.WriteTimeout)
-	defer cancel()
 	if o.sem != nil {
 		select {
 		case o.sem <- struct{}{}:
-		case <-ctx.Done():
+		case <-c.ctx.Done():
 			return nil
 		}
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.server.cfg.WriteTimeout)
+	defer cancel()
+	if o.sem != nil {
 		var once sync.Once
 		release := func() { once.Do(func() { <-o.sem }) }
 		stop := context.AfterFunc(ctx, release)
