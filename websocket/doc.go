@@ -7,11 +7,11 @@
 // A Server is a plain http.Handler: mount it on any router (package
 // lifecycle mounts it on Echo). It imports neither Echo nor fx.
 //
-//	srv, err := websocket.New(websocket.Config{Authenticate: auth})
+//	srv, err := websocket.New(websocket.Config{Hooks: websocket.Hooks{Authenticate: auth}})
 //	...
 //	srv.Configure(ctx)                  // broker subscription, heartbeat sweep
 //	http.Handle(srv.Path(), srv)        // "/ws"
-//	srv.Emit(ctx, websocket.ToRoom("lobby"), "chat", msg)
+//	srv.ToRoom(ctx, "lobby", "chat", msg)
 //	srv.Shutdown(ctx)                   // 1001 to every client
 //
 // # Client lifecycle
@@ -35,6 +35,11 @@
 // client join is refused). "leave" leaves rooms the client is in. The
 // server's JoinRoom and LeaveRoom need no approval.
 //
+// A name shaped like a client id (a UUID) is reserved: every client is in
+// the room of its own id, alone, for good, so that a message to that room
+// (upstream's send to a client id on another instance) reaches that client
+// only. Use a prefix for rooms named after other UUIDs ("doc:<uuid>").
+//
 // # Heartbeat and transport
 //
 // Any message refreshes a client's last activity; every HeartbeatInterval a
@@ -46,52 +51,80 @@
 //
 // # Delivery and scaling out
 //
-// SendToClient, SendToUser, SendToRoom and Broadcast deliver to this
-// instance's clients. Emit (with ToClient, ToUser, ToRoom, ToAll) and Send
-// (upstream's routing by destination) deliver locally and publish an
-// envelope to the Broker, which every other instance delivers to its own
-// clients. The default MemoryBroker keeps everything in the process;
-// NewRedisBroker scales out. Processes without a server publish with package
-// emitter.
+// ToClient, ToUser, ToRoom and Broadcast reach every instance: they deliver
+// to this instance's clients and publish an envelope to the Broker, which
+// every other instance delivers to its own clients (a client of this
+// instance is not published: nobody else has it). Local() does the same on
+// this instance only; Send routes by destination as upstream's send does;
+// Client.Send answers one client. The default MemoryBroker keeps everything
+// in the process; NewRedisBroker scales out. Processes without a server
+// publish with package emitter.
 //
 // A message is encoded once into a WebSocket frame that every recipient
-// shares; nothing is encoded per recipient. Each client has its own queue
-// and writer, so a slow client never delays another: past BackpressureLimit
-// bytes queued, messages to it are dropped and counted (or it is closed,
-// with CloseOnBackpressureLimit) until its queue drains. A writer waits
-// while its queue is still growing (a burst being queued) so that it writes
-// the burst in one call; Cork holds every writer until a batch of sends is
-// queued, as uWebSockets' cork does, and envelopes from the broker are
-// delivered in corked batches.
+// shares; nothing is encoded per recipient. Each client has its own queue,
+// so a slow client never delays another: past BackpressureLimit bytes
+// queued, messages to it are dropped and counted (or it is closed, with
+// CloseOnBackpressureLimit) until its queue drains. Writes are batched
+// where the producer's work ends: a client's queue goes on a flush list
+// when it gets its first frame, and a flush goroutine writes everything the
+// client has by the time its turn comes in one call. Cork holds the flush
+// list until a batch of sends is queued, as uWebSockets' cork does;
+// envelopes from the broker are delivered in corked batches.
 //
 // # Concurrency
 //
 // Every exported method of Server and Client is safe for concurrent use,
 // from any goroutine, hooks included. Sends never block on a client: they
-// only queue. Each connection has one reader goroutine and at most one
-// writer goroutine (started when frames are queued, gone when the queue is
-// empty); only the writer writes to the socket, gorilla's own control frames
-// included. Hooks run as follows:
+// only queue. Each connection has one reader goroutine. Whoever holds a
+// client's write token is the only writer of its socket, control frames
+// included: one of the server's flush goroutines (at most GOMAXPROCS,
+// shared by all clients, each write a non-blocking attempt), or, when the
+// socket is full, the connection is TLS or its messages go through
+// TransformOutbound, a writer goroutine of the client's own that exists
+// only while it has something to write. Hooks run as follows:
 //
 //   - Authenticate, Handshake, OnConnected: on the client's authentication
 //     goroutine; a slow hook delays no one else.
 //   - ValidateRooms, OnMessage, TransformInbound: on the client's read
 //     goroutine, in the order the client sent its frames; a hook that hangs
 //     holds up that client only.
-//   - TransformOutbound: on the client's writer goroutine, at most
-//     EncryptedBatchLimit at once for one fan-out message.
-//   - OnDisconnected: on the client's read goroutine, after cleanup.
+//   - TransformOutbound: on the client's writer goroutine, before anything
+//     of its batch is written, at most EncryptedBatchLimit at once for one
+//     fan-out message, each call bounded by WriteTimeout.
+//   - OnDisconnected: once, after cleanup, on the read goroutine or the
+//     authentication goroutine, whichever ends last: it always starts after
+//     OnConnected returned.
 //
 // A hook's context is cancelled when its client starts closing (and the
 // authentication context when the auth window ends). A hook that panics is
 // recovered and logged, and counts as failed. No lock is held while a hook
-// runs or while the socket is written.
+// runs, while the socket is written, or while a line is logged.
 //
-// # Security
+// # Security and limits
 //
 // Upgrades are accepted from the same origin only, unless AllowedOrigins
 // opens them up. Nothing but authenticate and heartbeat is accepted before
 // authentication. Clients cannot join rooms without the ValidateRooms hook
-// and cannot name internal "ws:" channels. Frame size is bounded by
-// MaxPayloadLength and every client's outbound memory by BackpressureLimit.
+// and cannot name internal "ws:" channels or client ids.
+//
+// Every connection has a budget, authenticated or not, and no peer can make
+// the server hold more than it or delay anyone else:
+//
+//   - outbound bytes queued, control frames included (BackpressureLimit; at
+//     most one pending pong, however many pings arrive): past it messages
+//     are dropped (or the client closed with 1013) and the peer is not read
+//     until its queue drains;
+//   - inbound frames per second (MessageRate, MessageBurst) and bytes per
+//     second (ReadRate): past them the peer is not read for a while, so TCP
+//     pushes back on it;
+//   - message size (MaxPayloadLength; MaxAuthPayloadLength before
+//     authentication): 1009;
+//   - time to authenticate (AuthTimeout): 4001;
+//   - rooms (MaxRoomsPerClient, MaxRoomsPerJoin): the rest is refused;
+//   - connections per instance (MaxConnections: HTTP 503 at upgrade) and per
+//     user (MaxConnectionsPerUser: "Too many connections", 1008).
+//
+// No invalid UTF-8 text frame leaves the server (invalid data from the app
+// is refused with ErrEncode, from another instance repaired to U+FFFD), and
+// no close code RFC 6455 forbids (ErrInvalidClose).
 package websocket
