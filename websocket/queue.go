@@ -17,11 +17,13 @@ var itemBlocks = sync.Pool{New: func() any { return new(itemBlock) }}
 func getBlock() []item { return itemBlocks.Get().(*itemBlock)[:0] }
 
 // putBlock returns s to the pool if it is a block (not one append grew).
+// Blocks in the pool are all zero: only s's items can be set (what was
+// taken from it before was cleared then), so only they are cleared, not the
+// whole block.
 func putBlock(s []item) {
 	if cap(s) == blockLen {
-		b := (*itemBlock)(s[:blockLen])
-		clear(b[:])
-		itemBlocks.Put(b)
+		clear(s)
+		itemBlocks.Put((*itemBlock)(s[:blockLen]))
 	}
 }
 

@@ -35,6 +35,10 @@ type burstState struct {
 	id     int64 // burst id carried in "b"
 	count  int64 // messages each connection must get
 	target int64 // connections that must complete
+	// pubs is the number of publishers of a steady run (0: a burst, one
+	// sender): publisher k sends sequence numbers k, k+pubs, k+2·pubs, ...,
+	// and order is checked per publisher.
+	pubs int64
 
 	received  atomic.Int64 // messages of this burst, all connections
 	stale     atomic.Int64 // messages of another burst (late ones)
@@ -76,9 +80,10 @@ type wsConn struct {
 	connected chan struct{} // closed on the connected event
 	gotConn   bool
 
-	burst *burstState // the burst next/got refer to
-	next  int64       // expected sequence number
-	got   int64       // messages of burst received
+	burst  *burstState // the burst next/got refer to
+	next   int64       // expected sequence number
+	nextBy []int64     // per publisher, in a steady run
+	got    int64       // messages of burst received
 }
 
 var upgradeReq = "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -243,14 +248,22 @@ func (c *wsConn) parse(now int64) bool {
 				}
 				if c.burst != bs {
 					c.burst, c.next, c.got = bs, 0, 0
+					c.nextBy = c.nextBy[:0]
+					for k := range bs.pubs {
+						c.nextBy = append(c.nextBy, k)
+					}
+				}
+				exp, step := &c.next, int64(1)
+				if bs.pubs > 0 {
+					exp, step = &c.nextBy[seq%bs.pubs], bs.pubs
 				}
 				switch {
-				case seq < c.next:
+				case seq < *exp:
 					reord++
-				case seq > c.next:
+				case seq > *exp:
 					gaps++
 				}
-				c.next = seq + 1
+				*exp = seq + step
 				c.got++
 				recv++
 				bs.hist.record(now - t)

@@ -53,6 +53,9 @@ type options struct {
 	maxBusy      float64
 	maxWait      time.Duration
 	room         string
+	rate         float64
+	publishers   int
+	duration     time.Duration
 	perf         bool
 	heapProfile  string
 	serverEnv    []string
@@ -98,7 +101,7 @@ func main() {
 	var o options
 	var targets, scenarios, clients string
 	flag.StringVar(&targets, "targets", "echows,upstream", "servers under test, in order: upstream, echows (built from this tree), or name=/path/to/echows-bench-server (a prototype); an echows target with +cork sends its bursts inside srv.Cork")
-	flag.StringVar(&scenarios, "scenarios", "local,redis", "local (connect, idle memory, fan-out on one server), redis (send on A, fan-out on B through Redis)")
+	flag.StringVar(&scenarios, "scenarios", "local,redis", "local (connect, idle memory, fan-out bursts on one server), redis (bursts sent on A, fanned out on B through Redis), steady (publishers at a fixed rate into the room, one server), steady-redis (publishers on A, the room on B)")
 	flag.StringVar(&clients, "clients", "5000", "client counts, comma-separated")
 	flag.IntVar(&o.count, "count", 200, "messages per burst")
 	flag.IntVar(&o.size, "size", 64, "bytes of data per message")
@@ -116,14 +119,17 @@ func main() {
 	flag.StringVar(&o.bunBin, "bun", "", "bun binary (default: <upstream-dir>/node_modules/.bin/bun)")
 	flag.StringVar(&o.upstreamDir, "upstream-dir", "cmd/echows-load/upstream", "folder of server.ts and its node_modules")
 	flag.StringVar(&o.redisBin, "redis-server", "redis-server", "redis-server binary")
-	flag.BoolVar(&o.quietUp, "quiet-upstream", false, "run upstream with its logger at warn (it logs two info lines per connection)")
+	flag.BoolVar(&o.quietUp, "quiet-upstream", true, "run upstream with its logger at warn (as shipped it logs two info lines per connection); false measures it with them")
 	flag.StringVar(&o.out, "out", "", "append every run's result as a JSON line to this file")
 	flag.StringVar(&o.profile, "profile", "", "echows only: write a CPU profile of back-to-back bursts to this file prefix (<prefix>-<clients>.pprof)")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "echows only: write a heap profile of the idle connections to this file prefix")
 	flag.IntVar(&o.profileSecs, "profile-seconds", 10, "length of the profile")
 	flag.Float64Var(&o.maxBusy, "max-busy", 0.5, "before each run wait until the machine's other load is below this many cores (measured over 2 s)")
 	flag.DurationVar(&o.maxWait, "max-wait", 3*time.Minute, "but wait at most this long")
-	flag.StringVar(&o.room, "room", "bench", "the bench room")
+	flag.StringVar(&o.room, "room", "ws-default", "the bench room (every client is in the default rooms)")
+	flag.Float64Var(&o.rate, "rate", 100, "steady: messages per second, all publishers together")
+	flag.IntVar(&o.publishers, "publishers", 10, "steady: publishing clients")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "steady: length of one measured period")
 	var serverEnv string
 	var serverArgs string
 	flag.StringVar(&serverArgs, "server-args", "", "extra arguments of the echows servers, comma-separated (e.g. -idle-timeout=6s)")
@@ -151,7 +157,9 @@ func main() {
 		o.variants[v.name] = v
 	}
 	for _, s := range o.scenarios {
-		if s != "local" && s != "redis" {
+		switch s {
+		case "local", "redis", "steady", "steady-redis":
+		default:
 			fatalf("unknown scenario %q", s)
 		}
 	}
@@ -343,7 +351,8 @@ func runOne(o options, target, scen string, n, rep int) (r *runResult, err error
 		}
 		r.LoadAfter = loadAvg()
 	}()
-	if !v.echows || scen == "redis" {
+	cross := scen == "redis" || scen == "steady-redis"
+	if !v.echows || cross {
 		if redisC, err = startRedis(o.redisBin, o.clientCPUs); err != nil {
 			return r, err
 		}
@@ -369,11 +378,11 @@ func runOne(o options, target, scen string, n, rep int) (r *runResult, err error
 		}
 		return startPinned("upstream server", cpus, env, o.upstreamDir, []string{o.bunBin, "server.ts"}, true)
 	}
-	if b, err = start(o.serverCPUs, scen == "redis"); err != nil {
+	if b, err = start(o.serverCPUs, cross); err != nil {
 		return r, err
 	}
 	sender := b
-	if scen == "redis" {
+	if cross {
 		if a, err = start(o.clientCPUs, true); err != nil {
 			return r, err
 		}
@@ -425,6 +434,55 @@ func runOne(o options, target, scen string, n, rep int) (r *runResult, err error
 		logf("   go: %.2f goroutines, %.0f B heap live, %.0f B stacks per connection",
 			float64(r.GoAfter.Goroutines-r.GoBefore.Goroutines)/d, float64(r.GoAfter.HeapLive-r.GoBefore.HeapLive)/d,
 			float64(r.GoAfter.Stacks-r.GoBefore.Stacks)/d)
+	}
+
+	if scen == "steady" || scen == "steady-redis" {
+		pubs, ap, err := steadyPublishers(o, p, scen, a)
+		if err != nil {
+			return r, err
+		}
+		if ap != nil {
+			defer ap.closeAll()
+		}
+		event := "pub"
+		if scen == "steady-redis" {
+			event = "pubsend"
+		}
+		id := int64(0)
+		for i := range o.warmup + o.bursts {
+			id++
+			var profiled chan error
+			if o.profile != "" && v.echows && rep == 0 && i == o.warmup {
+				file := fmt.Sprintf("%s-%s-%s-%d.pprof", o.profile, target, scen, n)
+				profiled = make(chan error, 1)
+				go func() {
+					body, err := httpDo("GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, max(1, int(o.duration.Seconds()))))
+					if err == nil {
+						err = os.WriteFile(file, body, 0o644)
+						r.Profile = file
+					}
+					profiled <- err
+				}()
+			}
+			br := doSteady(o, p, pubs, b.pid, event, id, live)
+			if profiled != nil {
+				if err := <-profiled; err != nil {
+					logf("   profile: %v", err)
+				}
+			}
+			kind := "period"
+			if i < o.warmup {
+				kind = "warmup"
+			} else {
+				r.Bursts = append(r.Bursts, br)
+			}
+			logf("   %s %d: %d/%d in %.1fs (%d publishers, %.0f msg/s), server CPU %.3fs = %.0f ns/delivery, %.1f msgs/write, p50 %.2f ms p99 %.2f ms max %.1f ms, lost %d reordered %d, others %.2f cores",
+				kind, id, br.Received, br.Deliveries, br.WallSeconds, len(pubs), o.rate, br.ServerCPU, br.NsPerDelivery, br.MsgsPerWrite,
+				float64(br.P50us)/1e3, float64(br.P99us)/1e3, float64(br.MaxUs)/1e3, br.Lost, br.Reordered, br.OthersCores)
+		}
+		r.Median = medianBurst(r.Bursts)
+		r.ClientsClosed, r.ClientErrors, r.FirstError = p.closed.Load(), p.errs.Load(), p.firstErr()
+		return r, nil
 	}
 
 	sendBase := fmt.Sprintf("http://127.0.0.1:%d", sender.port)

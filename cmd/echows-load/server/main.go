@@ -2,17 +2,19 @@
 // websocket.Server with the app hooks of the upstream bench server
 // (../upstream/server.ts), plus control endpoints (see package benchsrv).
 //
-//	server -addr 127.0.0.1:0 -room bench [-redis 127.0.0.1:6390] [-pprof]
+//	server -addr 127.0.0.1:0 [-room ws-default] [-redis 127.0.0.1:6390] [-pprof]
 //
 // It prints "READY <port> <pid>" on stdout once it serves. Routes:
 //
 //	GET  /ws                    the WebSocket endpoint (authenticate with
-//	                            {"token": "<userId>"}; every client joins
-//	                            ws-default, ws-notification and -room)
+//	                            {"token": "<userId>"}; every client is in the
+//	                            default rooms, -room is one of them); custom
+//	                            events "pub", "pubsend" and "echo" (see
+//	                            benchsrv.Config)
 //	POST /burst?room=&count=&size=&event=&burst=&mode=room|send
 //	                            sends count messages to room, each with data
 //	                            {"b":burst,"s":seq,"t":<unix µs>,"p":"x…"} of
-//	                            size bytes: mode room calls SendToRoom (local
+//	                            size bytes: mode room calls Local().ToRoom (local
 //	                            fan-out), mode send calls Send (local fan-out
 //	                            when the room is here, and a publish to the
 //	                            broker for the other instances)
@@ -44,9 +46,9 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
-	room := flag.String("room", "bench", "room every client joins on authentication")
+	room := flag.String("room", "ws-default", "the bench room (clients are in the default rooms)")
 	redisAddr := flag.String("redis", "", "Redis address for a RedisBroker (empty: in-process broker)")
-	backpressure := flag.Int("backpressure", 256<<20, "BackpressureLimit in bytes")
+	backpressure := flag.Int("backpressure", 0, "BackpressureLimit in bytes (0: the default, 1 MiB)")
 	withPprof := flag.Bool("pprof", false, "mount net/http/pprof under /debug/pprof/")
 	logLevel := flag.String("log", "warn", "log level: debug, info, warn, error")
 	memProfileRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (1: every allocation in heap profiles); 0: Go's default")

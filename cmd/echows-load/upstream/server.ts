@@ -11,8 +11,10 @@
 //   REDIS_HOST, REDIS_PORT   the Redis the helper needs (it requires one even
 //                            for a single instance: it subscribes at configure)
 //   WS_HOST, WS_PORT         listen address (default 127.0.0.1, 0 = a free port)
-//   BENCH_ROOM               room every client joins on authentication (default bench)
-//   BACKPRESSURE_LIMIT       Bun's backpressureLimit in bytes (default 256 MiB)
+//   BENCH_ROOM               the bench room (default ws-default: clients are in
+//                            upstream's default rooms, nothing is added)
+//   BACKPRESSURE_LIMIT       Bun's backpressureLimit in bytes (default: the
+//                            helper's, 1 MiB)
 //   HEARTBEAT_TIMEOUT        ms (default 1 h: the load tool sends no heartbeats)
 //   QUIET=1                  raise the helper's logger to warn (upstream logs
 //                            two info lines per connection by default)
@@ -29,6 +31,11 @@
 //                  each with data {"b":burst,"s":seq,"t":<unix µs>,"p":"x…"}
 //                  of size bytes
 //   GET  /stats    JSON: process.memoryUsage() and the helper's client count
+//
+// Custom events (the helper's messageHandler), the steady scenario's app:
+//   pub      helper.sendToRoom({room: BENCH_ROOM, event: 'bench', data})
+//   pubsend  helper.send({destination: BENCH_ROOM, payload: {topic: 'bench', data}})
+//   echo     helper.sendToClient({clientId, event: 'echo', data})
 
 import { applicationLogger, RedisHelper, WebSocketServerHelper } from '@venizia/ignis-helpers';
 
@@ -47,7 +54,7 @@ if (process.env.QUIET === '1') {
   (applicationLogger as any).level = 'warn';
 }
 
-const room = process.env.BENCH_ROOM || 'bench';
+const room = process.env.BENCH_ROOM || 'ws-default';
 const redis = new RedisHelper({
   name: 'bench-server-redis',
   host: process.env.REDIS_HOST ?? '127.0.0.1',
@@ -67,15 +74,29 @@ const helper = new WebSocketServerHelper({
   identifier: 'bench-ws',
   server: server as any,
   redisConnection: redis,
-  defaultRooms: ['ws-default', 'ws-notification', room],
   heartbeatTimeout: num('HEARTBEAT_TIMEOUT', 3_600_000),
-  serverOptions: { backpressureLimit: num('BACKPRESSURE_LIMIT', 256 << 20) } as any,
+  ...(process.env.BACKPRESSURE_LIMIT
+    ? { serverOptions: { backpressureLimit: num('BACKPRESSURE_LIMIT', 1 << 20) } as any }
+    : {}),
   authenticateFn: async (data: Record<string, unknown>) => {
     const token = data.token;
     if (typeof token !== 'string' || token === '') return null;
     return { userId: token };
   },
   validateRoomFn: ({ rooms }) => rooms,
+  messageHandler: ({ clientId, message }) => {
+    switch (message.event) {
+      case 'pub':
+        helper.sendToRoom({ room, event: 'bench', data: message.data });
+        break;
+      case 'pubsend':
+        helper.send({ destination: room, payload: { topic: 'bench', data: message.data } });
+        break;
+      case 'echo':
+        helper.sendToClient({ clientId, event: 'echo', data: message.data });
+        break;
+    }
+  },
 });
 
 // Wall clock in microseconds (the load tool compares it with its own).

@@ -19,22 +19,47 @@ import (
 	"github.com/echows/echows/websocket"
 )
 
-// Config returns the server configuration of the bench: {token} authenticates
-// as user token, every client joins ws-default, ws-notification and room,
-// every join request is allowed, backpressure allows backpressure bytes per
-// client, and no application heartbeat is expected (the load tool answers
-// transport pings only).
+// Config returns the server configuration of the bench, at echows'
+// defaults but where the load tool needs otherwise: {token} authenticates as
+// user token, every join request is allowed, no application heartbeat is
+// expected (the load tool answers transport pings only), and backpressure,
+// when not 0, replaces the default BackpressureLimit. Clients are in the
+// default rooms (the bench room is ws-default unless told otherwise).
+//
+// Its message hook is the steady scenario's app: "pub" sends the data to
+// room on this instance (srv.Local().ToRoom, upstream's sendToRoom);
+// "pubsend" sends it with srv.Send (upstream's send: published for the
+// other instances when room is not here); "echo" answers the sender with the
+// same data (an ordinary client's round trip).
 func Config(room string, backpressure int, logger *slog.Logger) websocket.Config {
-	return websocket.Config{Settings: websocket.Settings{DefaultRooms: []string{"ws-default", "ws-notification", room}, BackpressureLimit: backpressure, HeartbeatTimeout: time.Hour}, Hooks: websocket.Hooks{Authenticate: websocket.AuthenticateAs(func(_ context.Context, _ websocket.AuthRequest, creds struct {
-		Token string `json:"token"`
-	}) (*websocket.Identity, error) {
-		if creds.Token == "" {
-			return nil, websocket.ErrRejected
-		}
-		return &websocket.Identity{UserID: creds.Token}, nil
-	}), ValidateRooms: func(_ context.Context, _ *websocket.Client, rooms []string) ([]string, error) {
-		return rooms, nil
-	}}, Logger: logger}
+	return websocket.Config{
+		Settings: websocket.Settings{BackpressureLimit: backpressure, HeartbeatTimeout: time.Hour},
+		Hooks: websocket.Hooks{
+			Authenticate: websocket.AuthenticateAs(func(_ context.Context, _ websocket.AuthRequest, creds struct {
+				Token string `json:"token"`
+			}) (*websocket.Identity, error) {
+				if creds.Token == "" {
+					return nil, websocket.ErrRejected
+				}
+				return &websocket.Identity{UserID: creds.Token}, nil
+			}),
+			ValidateRooms: func(_ context.Context, _ *websocket.Client, rooms []string) ([]string, error) {
+				return rooms, nil
+			},
+			OnMessage: func(ctx context.Context, c *websocket.Client, msg websocket.Message) error {
+				switch msg.Event {
+				case "pub":
+					return c.Server().Local().ToRoom(room, "bench", msg.Data)
+				case "pubsend":
+					return c.Server().Send(ctx, room, "bench", msg.Data)
+				case "echo":
+					return c.Send("echo", msg.Data)
+				}
+				return nil
+			},
+		},
+		Logger: logger,
+	}
 }
 
 // Mux serves srv at /ws, POST /burst, GET /stats and, with withPprof,
