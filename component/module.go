@@ -172,34 +172,40 @@ func (p serverParams) hooks() websocket.Hooks {
 	}
 }
 
+// served is what newServer provides: the server, and the gate in front of
+// it that the route mounts (internal: only the bindings take it).
+type served struct {
+	fx.Out
+
+	Server *websocket.Server
+	Gate   *serve.Gate
+}
+
 // newServer builds the server from the stack and the hooks and appends its
-// hooks: configure on start, shut down on stop. Whatever takes the server
-// (the Echo server's hooks among them) is built after this and so starts
-// after the server is configured and stops before it shuts down.
-func newServer(p serverParams) (_ *websocket.Server, err error) {
+// hooks: configure (then open the gate) on start, shut down on stop.
+// Whatever takes the server (the Echo server's hooks among them) is built
+// after this and so starts after the server is configured and stops before
+// it shuts down.
+func newServer(p serverParams) (_ served, err error) {
 	defer func() {
 		if err != nil {
 			_ = p.Stack.Close() // fx.New fails: no stop hook will run
 		}
 	}()
 	if p.Authenticate == nil {
-		return nil, fmt.Errorf("echows: %w; provide one, e.g. fx.Provide(func() websocket.AuthenticateFunc { ... })", websocket.ErrNoAuthenticate)
+		return served{}, fmt.Errorf("echows: %w; provide one, e.g. fx.Provide(func() websocket.AuthenticateFunc { ... })", websocket.ErrNoAuthenticate)
 	}
 	if p.Stack.cfg.RequireEncryption && p.Handshake == nil {
-		return nil, fmt.Errorf("echows: %w; provide a websocket.HandshakeFunc", websocket.ErrNoHandshake)
+		return served{}, fmt.Errorf("echows: %w; provide a websocket.HandshakeFunc", websocket.ErrNoHandshake)
 	}
 	s, err := p.Stack.NewServer(p.hooks(), p.Handlers...)
 	if err != nil {
-		return nil, err
+		return served{}, err
 	}
-	serve.Attach(p.Lifecycle, s)
-	return s, nil
+	return served{Server: s, Gate: serve.Attach(p.Lifecycle, s)}, nil
 }
 
-// mountEcho mounts the server on the app's Echo v4, behind a gate that
-// opens once the server is configured.
-func mountEcho(lc fx.Lifecycle, e *echo.Echo, s *websocket.Server) {
-	g := serve.NewGate(s)
+// mountEcho mounts the server's gate on the app's Echo v4.
+func mountEcho(e *echo.Echo, s *websocket.Server, g *serve.Gate) {
 	e.GET(s.Path(), echo.WrapHandler(g))
-	g.OpenOnStart(lc)
 }

@@ -27,10 +27,9 @@ var Module = fx.Module("echows", component.Core, fx.Invoke(mount))
 // that provide no *echo.Echo themselves.
 var ProvideEcho = fx.Provide(echo.New)
 
-func mount(lc fx.Lifecycle, e *echo.Echo, s *websocket.Server) {
-	g := serve.NewGate(s)
+// mount mounts the server's gate (see component.Core) on the app's Echo v5.
+func mount(e *echo.Echo, s *websocket.Server, g *serve.Gate) {
 	e.GET(s.Path(), echo.WrapHandler(g))
-	g.OpenOnStart(lc)
 }
 
 // Mount registers s on e for GET requests at s.Path(), for apps wired by

@@ -68,8 +68,5 @@ func Stop(ctx context.Context, s *websocket.Server, closers ...io.Closer) error 
 //		return s, nil
 //	})
 func Register(lc fx.Lifecycle, e *echo.Echo, s *websocket.Server) {
-	serve.Attach(lc, s)
-	g := serve.NewGate(s)
-	e.GET(s.Path(), echo.WrapHandler(g))
-	g.OpenOnStart(lc)
+	e.GET(s.Path(), echo.WrapHandler(serve.Attach(lc, s)))
 }

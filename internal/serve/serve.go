@@ -73,41 +73,35 @@ func Configure(ctx context.Context, s *websocket.Server) error {
 }
 
 // Attach appends s's hooks to lc: on start Configure (when it fails, s is
-// shut down, so that it refuses any later use), on stop Shutdown. Call it
-// from the constructor that provides s, so that everything depending on s
-// (an HTTP server's hooks among them) is started after it and stopped
-// before it.
-func Attach(lc fx.Lifecycle, s *websocket.Server) {
+// shut down, so that it refuses any later use), on stop Shutdown. It
+// returns the gate to mount in front of s: closed until Configure has
+// succeeded. Call Attach from the constructor that provides s, so that
+// everything depending on s (an HTTP server's hooks among them) is started
+// after it and stopped before it.
+func Attach(lc fx.Lifecycle, s *websocket.Server) *Gate {
+	g := &Gate{next: s}
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
 			if err := Configure(ctx, s); err != nil {
 				_ = s.Shutdown(context.WithoutCancel(ctx))
 				return err
 			}
+			g.open.Store(true)
 			return nil
 		},
 		OnStop: s.Shutdown,
 	})
+	return g
 }
 
-// Gate answers 503 Service Unavailable (with Retry-After) until Open, then
-// hands every request to the server. A binding mounts the gate rather than
-// the server when the route exists before the server is configured.
+// Gate answers 503 Service Unavailable (with Retry-After) until the server
+// behind it is configured, then hands every request to it. A binding mounts
+// the gate rather than the server, as the route exists before the server is
+// configured.
 type Gate struct {
 	open atomic.Bool
 	next http.Handler
 }
-
-// NewGate returns a closed gate in front of next.
-func NewGate(next http.Handler) *Gate { return &Gate{next: next} }
-
-// Open lets requests through from now on.
-func (g *Gate) Open() { g.open.Store(true) }
-
-// OpenOnStart appends a start hook that opens g to lc. Appended after the
-// server's own hooks (see Attach), it opens g once the server is
-// configured, and never when configuring failed.
-func (g *Gate) OpenOnStart(lc fx.Lifecycle) { lc.Append(fx.StartHook(g.Open)) }
 
 func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !g.open.Load() {
