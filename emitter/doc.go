@@ -28,8 +28,9 @@
 // emitter's (toClient, toUser, toRoom, broadcast).
 //
 // This package imports only the wire format (package
-// github.com/echows/echows/websocket/wire) and go-redis: a worker that emits
-// does not link the WebSocket server or gorilla/websocket.
+// github.com/echows/echows/websocket/wire, with echows' internal JSON
+// encoder) and go-redis: a worker that emits does not link the WebSocket
+// server or gorilla/websocket.
 //
 // Delivery is at most once, as Redis pub/sub is: a message published while
 // no server is subscribed, or while a server's subscriber connection is

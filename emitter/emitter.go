@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/echows/echows/internal/jsonwire"
 	"github.com/echows/echows/websocket/wire"
 )
 
@@ -181,7 +182,7 @@ var targetName = map[wire.Type]string{
 }
 
 // encodeData returns data as JSON: a json.RawMessage as it is once checked,
-// anything else through encoding/json, without HTML escaping (wire.Marshal).
+// anything else through encoding/json, without HTML escaping, as upstream.
 func encodeData(data any) (json.RawMessage, error) {
 	if raw, ok := data.(json.RawMessage); ok {
 		if raw == nil {
@@ -192,7 +193,7 @@ func encodeData(data any) (json.RawMessage, error) {
 		}
 		return raw, nil
 	}
-	b, err := wire.Marshal(data) // escapes strings as JSON.stringify does
+	b, err := jsonwire.Marshal(data) // escapes strings as JSON.stringify does
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEncode, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	gws "github.com/gorilla/websocket"
 
+	"github.com/echows/echows/internal/jsonwire"
 	"github.com/echows/echows/websocket/wire"
 )
 
@@ -200,7 +201,7 @@ func (c *Client) closeWith(code int, reason string) {
 
 // sendError sends an error event with text.
 func (c *Client) sendError(text string) {
-	c.deliver(newOutbound(wire.EventError, wire.ErrorData(text), nil))
+	c.deliver(newOutbound(wire.EventError, jsonwire.ErrorData(text), nil))
 }
 
 // stopAuthTimer stops the auth timer, if any, and forgets the header.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	"github.com/echows/echows/websocket/wire"
+	"github.com/echows/echows/internal/jsonwire"
 )
 
 // WebSocket opcodes (RFC 6455 §5.2) of the frames the server writes itself.
@@ -49,7 +49,7 @@ func putHeader(buf []byte, op byte, n int) int {
 // single allocation. The result is immutable and shared by every recipient.
 func messageFrame(event string, data json.RawMessage) []byte {
 	buf := make([]byte, maxHeader, maxHeader+len(`{"event":"","data":}`)+len(event)+len(data)+8)
-	buf = wire.AppendMessage(buf, event, data)
+	buf = jsonwire.AppendMessage(buf, event, data)
 	start := putHeader(buf, opText, len(buf)-maxHeader)
 	return buf[start:]
 }
