@@ -79,21 +79,21 @@ func (a *testApp) dial(t *testing.T) *wstest.Client {
 	return wstest.Dial(t, a.url(a.server.Path()))
 }
 
-// newApp builds an app from the module, an Echo server on 127.0.0.1:0 (when
-// cfg has no ListenAddr), the two services, quiet logs, cfg and opts. It is
-// not started; opts must provide the authenticate hook.
+// newApp builds an app from the module, an Echo server on a free loopback
+// port, the two services, quiet logs, cfg and opts. It is not started; opts
+// must provide the authenticate hook.
 func newApp(t *testing.T, cfg component.Config, opts ...fx.Option) *testApp {
 	t.Helper()
 	return buildApp(t, cfg, []fx.Option{lifecycle.EchoServer, component.Module}, opts...)
 }
 
+// listenLoopback has EchoServer listen on a free loopback port.
+var listenLoopback = fx.Supply(lifecycle.EchoServerConfig{Addr: "127.0.0.1:0"})
+
 // buildApp is newApp with the echows options (EchoServer and Module) given
 // in the order the app lists them.
 func buildApp(t *testing.T, cfg component.Config, modules []fx.Option, opts ...fx.Option) *testApp {
 	t.Helper()
-	if cfg.ListenAddr == "" {
-		cfg.ListenAddr = "127.0.0.1:0"
-	}
 	a := &testApp{}
 	all := append([]fx.Option{lifecycle.ProvideEcho}, modules...)
 	all = append(all,
@@ -106,11 +106,12 @@ func buildApp(t *testing.T, cfg component.Config, modules []fx.Option, opts ...f
 	return a
 }
 
-// startApp is newApp with testAuth (before opts, which may decorate it),
-// started, and stopped when the test ends unless the test stopped it.
+// startApp is newApp with testAuth (before opts, which may decorate it) and
+// Echo on a free loopback port, started, and stopped when the test ends
+// unless the test stopped it.
 func startApp(t *testing.T, cfg component.Config, opts ...fx.Option) *testApp {
 	t.Helper()
-	a := newApp(t, cfg, append([]fx.Option{provideAuth(testAuth)}, opts...)...)
+	a := newApp(t, cfg, append([]fx.Option{provideAuth(testAuth), listenLoopback}, opts...)...)
 	a.RequireStart()
 	t.Cleanup(func() { _ = a.Stop(context.Background()) })
 	return a

@@ -43,7 +43,7 @@ func TestAppServesAuthenticatesDeliversAndStops(t *testing.T) {
 			if !tc.echoFirst {
 				opts = []fx.Option{component.Module, lifecycle.EchoServer}
 			}
-			a := buildApp(t, component.Config{}, opts, provideAuth(testAuth), onDisconnected)
+			a := buildApp(t, component.Config{}, opts, provideAuth(testAuth), listenLoopback, onDisconnected)
 			a.RequireStart()
 
 			c := a.dial(t)
@@ -109,7 +109,6 @@ func TestInvalidConfigFailsClearly(t *testing.T) {
 		{name: "NegativeReadyTimeout", cfg: component.Config{Settings: websocket.Settings{ReadyTimeout: -time.Millisecond}}, mention: "ReadyTimeout"},
 		{name: "NegativeMaxPayloadLength", cfg: component.Config{Settings: websocket.Settings{MaxPayloadLength: -1}}, mention: "MaxPayloadLength"},
 		{name: "PathWithoutSlash", cfg: component.Config{Settings: websocket.Settings{Path: "ws"}}, mention: "Path"},
-		{name: "RedisURLAndAddr", cfg: component.Config{RedisURL: "redis://127.0.0.1:1", RedisAddr: "127.0.0.1:1"}, mention: "RedisAddr"},
 		{name: "BadRedisURL", cfg: component.Config{RedisURL: "http://not-redis"}, mention: "RedisURL"},
 		{name: "ReservedServerID", cfg: component.Config{Settings: websocket.Settings{ServerID: "emitter"}}, mention: "ServerID"},
 	} {
@@ -151,7 +150,7 @@ func TestDecorateReplacesAHook(t *testing.T) {
 // fx.Replace on a supplied Config takes effect (path and default rooms).
 func TestReplaceConfig(t *testing.T) {
 	a := startApp(t, component.Config{},
-		fx.Replace(component.Config{ListenAddr: "127.0.0.1:0", Settings: websocket.Settings{Path: "/realtime", DefaultRooms: []string{"lobby"}}}),
+		fx.Replace(component.Config{Settings: websocket.Settings{Path: "/realtime", DefaultRooms: []string{"lobby"}}}),
 	)
 	if a.server.Path() != "/realtime" {
 		t.Fatalf("Path %q, want the replaced /realtime", a.server.Path())
@@ -206,9 +205,8 @@ func TestReplaceOrDecorateConfigWithoutStarting(t *testing.T) {
 // the app starts: sends succeed (there is no client yet to get them).
 func TestNoConfigMeansDefaultsAndServerUsableBeforeStart(t *testing.T) {
 	var s *websocket.Server
-	var cfg lifecycle.EchoServerConfig
 	app := fx.New(fx.NopLogger, lifecycle.ProvideEcho, component.Module, provideAuth(testAuth),
-		fx.Supply(quietLogger()), fx.Populate(&s, &cfg))
+		fx.Supply(quietLogger()), fx.Populate(&s))
 	if err := app.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -217,15 +215,12 @@ func TestNoConfigMeansDefaultsAndServerUsableBeforeStart(t *testing.T) {
 		got.AuthTimeout != websocket.DefaultAuthTimeout || got.ReadyTimeout != websocket.DefaultReadyTimeout {
 		t.Fatalf("defaults not applied: %+v", got)
 	}
-	if cfg.Addr != "" {
-		t.Fatalf("EchoServerConfig.Addr %q, want empty (lifecycle's default)", cfg.Addr)
-	}
 	ctx := boundedCtx(t)
 	if err := s.Send(ctx, "", "early", 1); err != nil {
 		t.Fatalf("Send before start: %v", err)
 	}
 	if err := s.Local().ToRoom("ws-default", "early", 1); err != nil {
-		t.Fatalf("SendToRoom before start: %v", err)
+		t.Fatalf("Local().ToRoom before start: %v", err)
 	}
 	if err := app.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -20,13 +20,12 @@ import (
 )
 
 // Two apps on one Redis reach each other's clients: by the server's Send
-// and Emit, by the emitter, and by broadcast. One is configured with an
-// address, the other with a URL.
+// and ToUser, by the emitter, and by broadcast.
 func TestTwoAppsOnOneRedisDeliverToEachOther(t *testing.T) {
 	rs := redistest.Start(t)
 	ctx := boundedCtx(t)
-	a := startApp(t, component.Config{RedisAddr: rs.Addr()})
-	b := startApp(t, component.Config{RedisURL: "redis://" + rs.Addr() + "/0"})
+	a := startApp(t, component.Config{RedisURL: redisURL(rs)})
+	b := startApp(t, component.Config{RedisURL: redisURL(rs)})
 
 	ca := a.dial(t)
 	alice := ca.Authenticate("alice").ID
@@ -46,7 +45,7 @@ func TestTwoAppsOnOneRedisDeliverToEachOther(t *testing.T) {
 	ca.ExpectData("job", `"from b's emitter"`)
 
 	if err := a.server.ToUser(ctx, "bob", "dm", "from a"); err != nil {
-		t.Fatalf("a Emit: %v", err)
+		t.Fatalf("a ToUser: %v", err)
 	}
 	cb.ExpectData("dm", `"from a"`)
 
@@ -67,7 +66,7 @@ func TestAppRedisClientIsUsedAndNotClosed(t *testing.T) {
 		fx.Provide(func() *redis.Client { return appClient }),
 		component.UseRedis[*redis.Client](),
 	)
-	b := startApp(t, component.Config{RedisAddr: rs.Addr()})
+	b := startApp(t, component.Config{RedisURL: redisURL(rs)})
 
 	ca := a.dial(t)
 	ca.Authenticate("alice")
@@ -90,7 +89,7 @@ func TestStopClosesTheRedisConnectionsTheModuleOpened(t *testing.T) {
 	rs := redistest.Start(t)
 	ctx := boundedCtx(t)
 	check := rs.Client(t)
-	a := startApp(t, component.Config{RedisAddr: rs.Addr()})
+	a := startApp(t, component.Config{RedisURL: redisURL(rs)})
 	if err := a.server.Send(ctx, "", "warm-up", nil); err != nil { // opens a publisher connection
 		t.Fatal(err)
 	}
@@ -128,7 +127,7 @@ func TestRedisNeverReadyFailsStart(t *testing.T) {
 	ln.Close()
 
 	app := fx.New(fx.NopLogger, lifecycle.ProvideEcho, component.Module, provideAuth(testAuth),
-		fx.Supply(component.Config{RedisAddr: dead, Settings: websocket.Settings{ReadyTimeout: 300 * time.Millisecond}}),
+		fx.Supply(component.Config{RedisURL: "redis://" + dead, Settings: websocket.Settings{ReadyTimeout: 300 * time.Millisecond}}),
 		fx.Supply(quietLogger()))
 	err = app.Start(boundedCtx(t))
 	if !errors.Is(err, websocket.ErrBrokerNotReady) || !strings.Contains(err.Error(), dead) || !strings.Contains(err.Error(), "300ms") {
@@ -140,7 +139,7 @@ func TestNamedClientAndConfigRedisConflict(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer client.Close()
 	app := fx.New(fx.NopLogger, lifecycle.ProvideEcho, component.Module, provideAuth(testAuth),
-		fx.Supply(component.Config{RedisAddr: "127.0.0.1:1"}),
+		fx.Supply(component.Config{RedisURL: "redis://127.0.0.1:1"}),
 		fx.Provide(func() *redis.Client { return client }),
 		component.UseRedis[*redis.Client]())
 	if err := app.Err(); !errors.Is(err, websocket.ErrInvalidConfig) || !strings.Contains(err.Error(), component.RedisClientName) {
@@ -149,23 +148,19 @@ func TestNamedClientAndConfigRedisConflict(t *testing.T) {
 }
 
 // On stop the server shuts down before the broker closes: a disconnected
-// hook that publishes (here through the emitter) still reaches the other
-// instance.
+// hook that publishes through the emitter, which its constructor takes from
+// the graph, still reaches the other instance.
 func TestDisconnectedHookCanStillPublishDuringStop(t *testing.T) {
 	rs := redistest.Start(t)
-	// A hook cannot take the emitter from the graph (the emitter depends on
-	// the hooks), so it reads it from a variable filled before start.
-	var aEmitter *emitter.Emitter
 	published := make(chan error, 1)
-	a := startApp(t, component.Config{RedisAddr: rs.Addr()},
-		fx.Provide(func() websocket.DisconnectedFunc {
+	a := startApp(t, component.Config{RedisURL: redisURL(rs)},
+		fx.Provide(func(em *emitter.Emitter) websocket.DisconnectedFunc {
 			return func(ctx context.Context, c *websocket.Client) {
-				published <- aEmitter.ToUser(ctx, "bob", "left", c.UserID())
+				published <- em.ToUser(ctx, "bob", "left", c.UserID())
 			}
 		}),
 	)
-	aEmitter = a.worker.emitter
-	b := startApp(t, component.Config{RedisAddr: rs.Addr()})
+	b := startApp(t, component.Config{RedisURL: redisURL(rs)})
 
 	ca := a.dial(t)
 	ca.Authenticate("alice")
@@ -180,3 +175,6 @@ func TestDisconnectedHookCanStillPublishDuringStop(t *testing.T) {
 	}
 	cb.ExpectData("left", `"alice"`)
 }
+
+// redisURL is the RedisURL of rs.
+func redisURL(rs *redistest.Server) string { return "redis://" + rs.Addr() + "/0" }

@@ -12,31 +12,34 @@ import (
 	"github.com/echows/echows/websocket"
 )
 
-// Deps are what New takes besides Config: the hooks and the optional
-// collaborators the fx module takes from the graph.
+// Deps are New's optional collaborators, which the fx module takes from the
+// graph.
 type Deps struct {
-	// Hooks are the server's hooks; Authenticate is required.
-	Hooks websocket.Hooks
-	// Logger receives the server's logs. Optional. Default slog.Default().
+	// Logger receives the logs of the broker and of the server NewServer
+	// builds. Optional. Default slog.Default().
 	Logger *slog.Logger
 	// Redis is the app's own client, used for cross-instance fan-out and
 	// never closed by echows. Optional. Default: the client opened from
-	// Config.RedisURL or Config.RedisAddr, or none (in-process broker).
+	// Config.RedisURL, or none (in-process broker).
 	Redis redis.UniversalClient
 }
 
-// Stack is what the module builds: the server, the emitter sharing its
-// broker, and what was opened for them.
+// Stack is what the server and the app's services share: the broker that
+// carries messages between instances, an emitter publishing on it, and what
+// was opened for them. It is built before any hook, so that hooks and the
+// services they use may take the emitter; the server is built last, from
+// the hooks (NewServer). The fx module builds one and never exposes it.
 type Stack struct {
-	// Server is the WebSocket server. It is usable at once: local sends work
-	// before start.
-	Server *websocket.Server
-	// Emitter publishes through the server's broker: with Redis it reaches
-	// every instance, without it this process's clients (once the server is
-	// configured).
+	// Emitter publishes through the stack's broker: with Redis it reaches
+	// every instance, without it this process's server (once configured).
+	// Give it to the services that send to clients.
 	Emitter *emitter.Emitter
 
-	closers   []namedCloser // in closing order
+	cfg     Config
+	logger  *slog.Logger
+	broker  websocket.Broker
+	closers []namedCloser // in closing order
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -46,73 +49,68 @@ type namedCloser struct {
 	close func() error
 }
 
-// New builds the server and emitter for cfg.
+// New builds the broker and the emitter for cfg. The broker is chosen thus:
+// with deps.Redis, a Redis broker on that client (which stays the app's:
+// echows never closes it); else with cfg.RedisURL, a Redis broker on a
+// client New opens (and Close closes); else one in-process
+// websocket.MemoryBroker, which the server and the emitter share, so the
+// emitter reaches this process's clients.
 //
-// The broker is chosen thus: with deps.Redis, a Redis broker on that client
-// (which stays the app's: echows never closes it); else with
-// cfg.RedisURL or cfg.RedisAddr, a Redis broker on a client New opens (and
-// Close closes); else one in-process websocket.MemoryBroker, which the server
-// and the emitter share, so the emitter reaches this process's clients.
-//
-// New does no I/O: Redis is first reached when the server is configured.
-// Errors wrap websocket.ErrInvalidConfig (ErrNoAuthenticate, ErrNoHandshake,
-// ...). Call Close once the server has shut down.
+// New does no I/O: Redis is first reached when the server is configured
+// (Server.Configure, or the fx start hook), which waits for it at most
+// Settings.ReadyTimeout. A RedisURL that cannot work fails here, with an
+// error wrapping websocket.ErrInvalidConfig. Call Close once the server has
+// shut down.
 func New(cfg Config, deps Deps) (*Stack, error) {
 	if err := cfg.checkRedis(deps.Redis != nil); err != nil {
 		return nil, fmt.Errorf("echows: %w", err)
 	}
-	wcfg := cfg.WebSocketConfig(deps.Hooks)
-	wcfg.Logger = deps.Logger
-
-	st := &Stack{}
-	client, opened, err := redisClient(cfg, deps.Redis)
-	if err != nil {
-		return nil, fmt.Errorf("echows: %w", err)
-	}
-	if client == nil {
-		broker := websocket.NewMemoryBroker()
-		wcfg.Broker = broker
-		st.Emitter = emitter.NewWithPublisher(broker)
-	} else {
-		broker, err := websocket.NewRedisBroker(client, websocket.RedisBrokerOptions{Logger: deps.Logger})
+	client, opened := deps.Redis, false
+	if client == nil && cfg.RedisURL != "" {
+		opts, err := parseRedisURL(cfg.RedisURL)
 		if err != nil {
-			if opened {
-				_ = client.Close()
-			}
 			return nil, fmt.Errorf("echows: %w", err)
 		}
-		wcfg.Broker = broker
-		st.Emitter = emitter.NewWithPublisher(broker)
-		st.closers = append(st.closers, namedCloser{"redis broker", broker.Close})
-		if opened {
-			st.closers = append(st.closers, namedCloser{"redis client", client.Close})
-		}
+		client, opened = redis.NewClient(opts), true
 	}
-	st.closers = append([]namedCloser{{"emitter", st.Emitter.Close}}, st.closers...)
-
-	st.Server, err = websocket.New(wcfg)
+	st := &Stack{cfg: cfg, logger: deps.Logger}
+	if client == nil {
+		broker := websocket.NewMemoryBroker()
+		st.broker, st.Emitter = broker, emitter.NewWithPublisher(broker)
+		st.closers = []namedCloser{{"emitter", st.Emitter.Close}}
+		return st, nil
+	}
+	broker, err := websocket.NewRedisBroker(client, websocket.RedisBrokerOptions{Logger: deps.Logger})
 	if err != nil {
-		_ = st.Close()
+		if opened {
+			_ = client.Close()
+		}
 		return nil, fmt.Errorf("echows: %w", err)
+	}
+	st.broker, st.Emitter = broker, emitter.NewWithPublisher(broker)
+	st.closers = []namedCloser{{"emitter", st.Emitter.Close}, {"redis broker", broker.Close}}
+	if opened {
+		st.closers = append(st.closers, namedCloser{"redis client", client.Close})
 	}
 	return st, nil
 }
 
-// redisClient returns the client to use, and whether New opened it.
-func redisClient(cfg Config, app redis.UniversalClient) (redis.UniversalClient, bool, error) {
-	switch {
-	case app != nil:
-		return app, false, nil
-	case cfg.RedisURL != "":
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return nil, false, fmt.Errorf("%w: RedisURL: %w", websocket.ErrInvalidConfig, err)
-		}
-		return redis.NewClient(opts), true, nil
-	case cfg.RedisAddr != "":
-		return redis.NewClient(&redis.Options{Addr: cfg.RedisAddr}), true, nil
+// NewServer builds the WebSocket server on the stack's broker, with the
+// Config's settings, hooks (Authenticate is required) and event handlers.
+// Its errors wrap websocket.ErrInvalidConfig (ErrNoAuthenticate,
+// ErrNoHandshake, ErrDuplicateHandler, ...). Build one server per stack.
+func (s *Stack) NewServer(hooks websocket.Hooks, handlers ...websocket.EventHandler) (*websocket.Server, error) {
+	srv, err := websocket.New(websocket.Config{
+		Settings: s.cfg.Settings,
+		Hooks:    hooks,
+		Handlers: handlers,
+		Broker:   s.broker,
+		Logger:   s.logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("echows: %w", err)
 	}
-	return nil, false, nil
+	return srv, nil
 }
 
 // Close closes what New opened, in order: the emitter, the Redis broker and

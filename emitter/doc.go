@@ -18,10 +18,19 @@
 // publishes, so it uses the client's pool and never closes it), or from any
 // Publisher with NewWithPublisher: a websocket.MemoryBroker gives an
 // in-process emitter that needs no Redis, for tests and single-instance apps.
+// In an fx app with component.Module (or echov5.Module), take the
+// *emitter.Emitter from the graph instead: it publishes on the module's
+// broker, Redis or in-process, and hooks, event handlers and the services
+// they use may all depend on it.
+//
+// The methods are named as the server's that reach every instance
+// (websocket.Server.ToClient, ToUser, ToRoom, Broadcast) and as upstream's
+// emitter's (toClient, toUser, toRoom, broadcast).
 //
 // This package imports only the wire format (package
-// github.com/echows/echows/websocket/wire) and go-redis: a worker that emits
-// does not link the WebSocket server or gorilla/websocket.
+// github.com/echows/echows/websocket/wire, with echows' internal JSON
+// encoder) and go-redis: a worker that emits does not link the WebSocket
+// server or gorilla/websocket.
 //
 // Delivery is at most once, as Redis pub/sub is: a message published while
 // no server is subscribed, or while a server's subscriber connection is

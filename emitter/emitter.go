@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/echows/echows/internal/jsonwire"
 	"github.com/echows/echows/websocket/wire"
 )
 
@@ -21,9 +22,10 @@ var (
 	ErrInvalidTarget = errors.New("emitter: invalid target")
 	// ErrInvalidEvent means the event name is empty.
 	ErrInvalidEvent = errors.New("emitter: invalid event")
-	// ErrInvalidData means data could not be encoded as JSON, or a
-	// json.RawMessage is not valid JSON.
-	ErrInvalidData = errors.New("emitter: invalid data")
+	// ErrEncode means data could not be encoded as JSON, or a
+	// json.RawMessage is not valid JSON (websocket.ErrEncode on the
+	// server).
+	ErrEncode = errors.New("emitter: encode")
 	// ErrInvalidClient means New was given no usable Redis client: nil, or a
 	// *redis.Ring, which shards channels over independent servers so that the
 	// servers, subscribed on one of them, would miss most messages.
@@ -163,7 +165,7 @@ func (e *Emitter) publish(ctx context.Context, t wire.Type, target, event string
 	}
 	payload, err := env.Encode()
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidData, err)
+		return fmt.Errorf("%w: %v", ErrEncode, err)
 	}
 	channel := env.Channel()
 	if err := e.pub.Publish(ctx, channel, payload); err != nil {
@@ -180,20 +182,20 @@ var targetName = map[wire.Type]string{
 }
 
 // encodeData returns data as JSON: a json.RawMessage as it is once checked,
-// anything else through encoding/json, without HTML escaping (wire.Marshal).
+// anything else through encoding/json, without HTML escaping, as upstream.
 func encodeData(data any) (json.RawMessage, error) {
 	if raw, ok := data.(json.RawMessage); ok {
 		if raw == nil {
 			return nil, nil // Encode writes null
 		}
 		if !json.Valid(raw) {
-			return nil, fmt.Errorf("%w: json.RawMessage is not valid JSON", ErrInvalidData)
+			return nil, fmt.Errorf("%w: json.RawMessage is not valid JSON", ErrEncode)
 		}
 		return raw, nil
 	}
-	b, err := wire.Marshal(data) // escapes strings as JSON.stringify does
+	b, err := jsonwire.Marshal(data) // escapes strings as JSON.stringify does
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidData, err)
+		return nil, fmt.Errorf("%w: %v", ErrEncode, err)
 	}
 	return b, nil
 }

@@ -185,9 +185,9 @@ func TestEmitterRejectsInvalidInput(t *testing.T) {
 		{"empty event to user", e.ToUser(ctx, "u", "", 1), emitter.ErrInvalidEvent, "empty event"},
 		{"empty event to room", e.ToRoom(ctx, "r", "", 1), emitter.ErrInvalidEvent, "empty event"},
 		{"empty event broadcast", e.Broadcast(ctx, "", 1), emitter.ErrInvalidEvent, `emit "" to everyone`},
-		{"invalid raw JSON", e.ToRoom(ctx, "r", "ev", json.RawMessage(`{"a":`)), emitter.ErrInvalidData, "not valid JSON"},
-		{"unencodable data", e.ToUser(ctx, "u", "ev", make(chan int)), emitter.ErrInvalidData, "chan int"},
-		{"failing marshaler", e.Broadcast(ctx, "ev", badJSON{}), emitter.ErrInvalidData, "bad json"},
+		{"invalid raw JSON", e.ToRoom(ctx, "r", "ev", json.RawMessage(`{"a":`)), emitter.ErrEncode, "not valid JSON"},
+		{"unencodable data", e.ToUser(ctx, "u", "ev", make(chan int)), emitter.ErrEncode, "chan int"},
+		{"failing marshaler", e.Broadcast(ctx, "ev", badJSON{}), emitter.ErrEncode, "bad json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,14 +3,12 @@ package lifecycle
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"net/http"
-	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
 
+	"github.com/echows/echows/internal/serve"
 	"github.com/echows/echows/websocket"
 )
 
@@ -20,11 +18,11 @@ func Mount(e *echo.Echo, s *websocket.Server) *echo.Route {
 	return e.GET(s.Path(), echo.WrapHandler(s))
 }
 
-// Start configures s, waiting (at most Config.ReadyTimeout) for its broker to
-// confirm its subscriptions, then mounts it on e. It is what the fx hook does
-// on start, for apps that wire echows by hand; call it before e serves.
+// Start configures s, waiting (at most Settings.ReadyTimeout) for its broker
+// to confirm its subscriptions, then mounts it on e. It is what the fx hooks
+// do on start, for apps that wire echows by hand; call it before e serves.
 func Start(ctx context.Context, e *echo.Echo, s *websocket.Server) error {
-	if err := configure(ctx, s); err != nil {
+	if err := serve.Configure(ctx, s); err != nil {
 		return err
 	}
 	Mount(e, s)
@@ -33,9 +31,13 @@ func Start(ctx context.Context, e *echo.Echo, s *websocket.Server) error {
 
 // Stop shuts s down (every client gets 1001 "Server shutting down" and the
 // disconnected hook runs for each) and then closes each closer in order: pass
-// what was opened for s (its broker, an emitter sharing it, a Redis client),
-// which s no longer uses once Shutdown returned. The closers are closed even
-// when Shutdown fails; every error is returned, joined.
+// what was opened for s (a component.Stack, or its broker, an emitter
+// sharing it, a Redis client), which s no longer uses once Shutdown
+// returned. The closers are closed even when Shutdown fails; every error is
+// returned, joined. Stop knows no router: apps on Echo v5 use it too.
+//
+// Stop the HTTP server first (RunningEcho.Stop, http.Server.Shutdown), so
+// that requests in flight finish while s and the emitter still work.
 func Stop(ctx context.Context, s *websocket.Server, closers ...io.Closer) error {
 	errs := []error{s.Shutdown(ctx)}
 	for _, c := range closers {
@@ -44,67 +46,27 @@ func Stop(ctx context.Context, s *websocket.Server, closers ...io.Closer) error 
 	return errors.Join(errs...)
 }
 
-// Params are what Register takes from the fx graph.
-type Params struct {
-	fx.In
-
-	Lifecycle fx.Lifecycle
-	Echo      *echo.Echo
-	Server    *websocket.Server
-}
-
-// Register wires s into an fx app; use it with fx.Invoke when the app builds
-// its *websocket.Server itself (component.Module already does this).
+// Register wires a *websocket.Server the app builds itself into an fx app
+// (component.Module does all of this for the server it builds): it mounts s
+// on e at once, before anything serves, and appends s's hooks to lc:
+// Configure on start, Shutdown on stop. Until Configure has succeeded the
+// endpoint answers 503 Service Unavailable.
 //
-// It mounts the endpoint on the app's Echo at once, while the graph is built
-// and before anything serves, so the route exists however the app orders its
-// Echo start hook; until the start hook has configured the server, the
-// endpoint answers 503 Service Unavailable. On start it runs
-// Server.Configure; on stop, Server.Shutdown. The route stays registered
-// after stop (the server then answers 503 itself).
-func Register(p Params) {
-	g := &gate{next: p.Server}
-	p.Echo.GET(p.Server.Path(), echo.WrapHandler(g))
-	p.Lifecycle.Append(fx.Hook{
-		OnStart: func(ctx context.Context) error {
-			if err := configure(ctx, p.Server); err != nil {
-				// Nothing could connect through the closed gate, but the
-				// server must still refuse any later use and release what
-				// New set up.
-				_ = p.Server.Shutdown(context.WithoutCancel(ctx))
-				return err
-			}
-			g.open.Store(true)
-			return nil
-		},
-		OnStop: func(ctx context.Context) error {
-			return p.Server.Shutdown(ctx)
-		},
-	})
-}
-
-// configure runs s.Configure, and says so when the caller's context (fx's
-// start timeout) rather than ReadyTimeout ended the wait.
-func configure(ctx context.Context, s *websocket.Server) error {
-	err := s.Configure(ctx)
-	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("%w (the start context ended before ReadyTimeout %v did; raise fx.StartTimeout above it)", err, s.Config().ReadyTimeout)
-	}
-	return err
-}
-
-// gate answers 503 until the server is configured, then hands every request
-// to it.
-type gate struct {
-	open atomic.Bool
-	next http.Handler
-}
-
-func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !g.open.Load() {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "websocket server starting", http.StatusServiceUnavailable)
-		return
-	}
-	g.next.ServeHTTP(w, r)
+// Call Register from the fx constructor that provides s, not from an
+// fx.Invoke: fx starts hooks in the order they were appended and stops them
+// in reverse, and constructors run before whatever depends on them, so
+// everything that takes s (EchoServer does) then starts after s is
+// configured and stops before s shuts down, whatever the order of the
+// app's options:
+//
+//	fx.Provide(func(lc fx.Lifecycle, e *echo.Echo, b MyBroker) (*websocket.Server, error) {
+//		s, err := websocket.New(websocket.Config{Broker: b, ...})
+//		if err != nil {
+//			return nil, err
+//		}
+//		lifecycle.Register(lc, e, s)
+//		return s, nil
+//	})
+func Register(lc fx.Lifecycle, e *echo.Echo, s *websocket.Server) {
+	e.GET(s.Path(), echo.WrapHandler(serve.Attach(lc, s)))
 }

@@ -76,7 +76,7 @@ func TestByHandEchoShutdownDoesNotWaitForWebSockets(t *testing.T) {
 	if err := lifecycle.Start(ctx, e, s); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	running, err := lifecycle.StartEcho(e, "127.0.0.1:0")
+	running, err := lifecycle.StartEcho(e, lifecycle.EchoServerConfig{Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatalf("StartEcho: %v", err)
 	}
@@ -137,7 +137,7 @@ func TestStartEchoBindErrorIsReturned(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	_, err = lifecycle.StartEcho(lifecycle.NewEcho(), busy.Addr().String())
+	_, err = lifecycle.StartEcho(lifecycle.NewEcho(), lifecycle.EchoServerConfig{Addr: busy.Addr().String()})
 	if err == nil || !strings.Contains(err.Error(), busy.Addr().String()) {
 		t.Fatalf("StartEcho on a busy port: %v, want a bind error naming the address", err)
 	}
@@ -151,8 +151,8 @@ func TestRegisterGatesTheEndpointUntilStart(t *testing.T) {
 	s := newServer(t, websocket.Config{Settings: websocket.Settings{Path: "/rt"}})
 	e := lifecycle.NewEcho()
 	lc := fxtest.NewLifecycle(t)
-	lifecycle.Register(lifecycle.Params{Lifecycle: lc, Echo: e, Server: s})
-	running, err := lifecycle.StartEcho(e, "127.0.0.1:0")
+	lifecycle.Register(lc, e, s)
+	running, err := lifecycle.StartEcho(e, lifecycle.EchoServerConfig{Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestRegisterStartFailsWhenBrokerNeverReady(t *testing.T) {
 	broker := newRedisBroker(t, dead)
 	s := newServer(t, websocket.Config{Settings: websocket.Settings{ReadyTimeout: 200 * time.Millisecond}, Broker: broker})
 	lc := fxtest.NewLifecycle(t)
-	lifecycle.Register(lifecycle.Params{Lifecycle: lc, Echo: lifecycle.NewEcho(), Server: s})
+	lifecycle.Register(lc, lifecycle.NewEcho(), s)
 	err := lc.Start(stopCtx(t))
 	if !errors.Is(err, websocket.ErrBrokerNotReady) || !strings.Contains(err.Error(), dead) {
 		t.Fatalf("start: %v, want ErrBrokerNotReady naming %s", err, dead)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/echows/echows/internal/jsonwire"
 	"github.com/echows/echows/websocket/wire"
 )
 
@@ -119,7 +120,7 @@ type connectedData struct {
 const isoMillis = "2006-01-02T15:04:05.000Z"
 
 func connectedFrame(c *Client, id *identity) []byte {
-	data, _ := wire.Marshal(connectedData{ // strings always marshal
+	data, _ := jsonwire.Marshal(connectedData{ // strings always marshal
 		ID:              c.id,
 		UserID:          id.userID,
 		Time:            time.Now().UTC().Format(isoMillis),

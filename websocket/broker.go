@@ -3,9 +3,9 @@ package websocket
 import "context"
 
 // Broker carries envelopes (see package wire) between instances on named
-// channels. The server publishes to it in Send and Emit, and subscribes to
-// it in Configure. Implementations: the in-process MemoryBroker (the
-// default) and RedisBroker.
+// channels. The server publishes to it in ToClient, ToUser, ToRoom,
+// Broadcast and Send, and subscribes to it in Configure. Implementations:
+// the in-process MemoryBroker (the default) and RedisBroker.
 type Broker interface {
 	// Publish sends payload on channel. It must not block on a slow
 	// subscriber for longer than ctx allows.

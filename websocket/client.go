@@ -89,9 +89,8 @@ type identity struct {
 }
 
 // Server returns the server the client is connected to. Hooks use it to
-// answer: c.Server().SendToRoom(...), c.Server().Emit(...). (An fx-provided
-// hook cannot take the *Server as a dependency: the server is built from
-// the hooks.)
+// reach beyond their client: c.Server().ToRoom(ctx, ...), c.Server().Local()
+// (a hook answers its own client with c.Send).
 func (c *Client) Server() *Server { return c.server }
 
 // ID returns the client's id, a UUID assigned on upgrade.

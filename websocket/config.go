@@ -159,8 +159,9 @@ type Hooks struct {
 	OnConnected ConnectedFunc
 	// OnDisconnected runs after a client left every index. Optional.
 	OnDisconnected DisconnectedFunc
-	// OnMessage receives custom events from authenticated clients. Optional.
-	// Without it custom events are dropped.
+	// OnMessage receives the custom events from authenticated clients that
+	// no EventHandler in Config.Handlers claims (upstream's messageHandler).
+	// Optional. Without it those events are dropped.
 	OnMessage MessageFunc
 	// TransformOutbound rewrites every message to an encrypted client
 	// (never connected). Optional. Without it encrypted clients get plain
@@ -171,11 +172,18 @@ type Hooks struct {
 	TransformInbound InboundTransformer
 }
 
-// Config configures a Server: its Settings, its Hooks, and the broker and
-// logger it uses. Only Hooks.Authenticate is required.
+// Config configures a Server: its Settings, its Hooks, its event handlers,
+// and the broker and logger it uses. Only Hooks.Authenticate is required.
 type Config struct {
 	Settings
 	Hooks
+
+	// Handlers handle custom events by name: a message whose event a
+	// handler names goes to that handler; any other custom event goes to
+	// the OnMessage hook, or is dropped without one. At most one handler per
+	// event, and none for a system event: New fails with ErrDuplicateHandler
+	// (naming both handlers' sources) or ErrReservedEvent. Optional.
+	Handlers []EventHandler
 
 	// Broker carries messages between instances. Optional. Default: an
 	// in-process broker (one instance). Use NewRedisBroker to scale out. The
@@ -184,6 +192,9 @@ type Config struct {
 	Broker Broker
 	// Logger receives the server's logs. Optional. Default slog.Default().
 	Logger *slog.Logger
+
+	// handlers are Handlers by event, built by withDefaults.
+	handlers map[string]boundHandler
 }
 
 // withDefaults returns a copy of c with defaults applied, or an error
@@ -200,6 +211,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.RequireEncryption && c.Handshake == nil {
 		return c, ErrNoHandshake
 	}
+	if c.handlers, err = indexHandlers(c.Handlers); err != nil {
+		return c, err
+	}
+	c.Handlers = append([]EventHandler(nil), c.Handlers...)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/echows/echows/internal/jsonwire"
 	"github.com/echows/echows/websocket/wire"
 )
 
@@ -22,7 +23,7 @@ func encodeMessage(event string, data any) (json.RawMessage, error) {
 		}
 		return raw, nil
 	}
-	b, err := wire.Marshal(data)
+	b, err := jsonwire.Marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEncode, err)
 	}

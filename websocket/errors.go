@@ -17,6 +17,12 @@ var (
 	// Upstream starts anyway and closes every client with 4004; echows fails
 	// fast instead.
 	ErrNoHandshake = fmt.Errorf("%w: RequireEncryption without a Handshake hook", ErrInvalidConfig)
+	// ErrDuplicateHandler means two event handlers name the same event; the
+	// error names where each came from.
+	ErrDuplicateHandler = fmt.Errorf("%w: two handlers for one event", ErrInvalidConfig)
+	// ErrReservedEvent means an event handler names a system event
+	// (authenticate, join, ...), which the protocol handles itself.
+	ErrReservedEvent = fmt.Errorf("%w: handler for a system event", ErrInvalidConfig)
 )
 
 // Runtime errors.
@@ -30,7 +36,8 @@ var (
 	// ErrBrokerNotReady means the broker did not confirm its subscriptions
 	// within Config.ReadyTimeout.
 	ErrBrokerNotReady = errors.New("websocket: broker not ready")
-	// ErrPublish wraps a broker publish failure returned by Send and Emit.
+	// ErrPublish wraps a broker publish failure returned by Send, ToClient,
+	// ToUser, ToRoom and Broadcast.
 	// Local delivery has happened when it is returned.
 	ErrPublish = errors.New("websocket: publish")
 	// ErrEncode means data could not be encoded as JSON.
@@ -41,20 +48,9 @@ var (
 	ErrRejected = errors.New("websocket: credentials rejected")
 )
 
-// CloseError is a close code and reason, as sent in a close frame. It is how
-// the server says why a client was disconnected.
-type CloseError struct {
-	Code   int
-	Reason string
-}
-
-func (e *CloseError) Error() string {
-	return fmt.Sprintf("websocket: closed %d %s", e.Code, e.Reason)
-}
-
-// ErrHookPanic is logged (wrapped) when a hook panics; the panic is
+// errHookPanic is logged (wrapped) when a hook panics; the panic is
 // recovered and treated as the hook's error.
-var ErrHookPanic = errors.New("websocket: hook panicked")
+var errHookPanic = errors.New("websocket: hook panicked")
 
 // ErrInvalidRoom means a room name is empty, too long or reserved ("ws:").
 var ErrInvalidRoom = errors.New("websocket: invalid room name")

@@ -3,6 +3,7 @@ package websocket
 import (
 	"encoding/json"
 
+	"github.com/echows/echows/internal/jsonwire"
 	"github.com/echows/echows/websocket/wire"
 )
 
@@ -32,7 +33,7 @@ func (s *Server) newMessage(event string, data json.RawMessage, source string) *
 
 // errorMessage builds an error event with text.
 func errorMessage(text string) *outbound {
-	data := wire.ErrorData(text)
+	data := jsonwire.ErrorData(text)
 	frame, _ := messageFrame(wire.EventError, data) // the texts are constants
 	return &outbound{event: wire.EventError, data: data, frame: frame}
 }

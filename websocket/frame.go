@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	"github.com/echows/echows/websocket/wire"
+	"github.com/echows/echows/internal/jsonwire"
 )
 
 // WebSocket opcodes (RFC 6455 §5.2) of the frames the server writes itself.
@@ -54,14 +54,14 @@ func putHeader(buf []byte, op byte, n int) int {
 // handed over: data that is not valid UTF-8 is repaired, each invalid byte
 // sequence becoming U+FFFD (as a JavaScript peer decoding the bytes would
 // have it), and repaired reports it. The event is escaped by
-// wire.AppendString, which repairs the same way.
+// jsonwire.AppendString, which repairs the same way.
 func messageFrame(event string, data json.RawMessage) (frame []byte, repaired bool) {
 	if !utf8.Valid(data) {
 		data, repaired = bytes.ToValidUTF8(data, []byte("\uFFFD")), true
 	}
 	repaired = repaired || !utf8.ValidString(event)
 	buf := make([]byte, maxHeader, maxHeader+len(`{"event":"","data":}`)+len(event)+len(data)+8)
-	buf = wire.AppendMessage(buf, event, data)
+	buf = jsonwire.AppendMessage(buf, event, data)
 	start := putHeader(buf, opText, len(buf)-maxHeader)
 	return buf[start:], repaired
 }

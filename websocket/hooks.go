@@ -98,8 +98,12 @@ type DisconnectedFunc func(ctx context.Context, c *Client)
 // MessageFunc receives a custom event from an authenticated client, on that
 // client's read goroutine, in the order the client sent them. Its error is
 // logged. ctx ends when the client starts closing: work that must outlive
-// the sender (an Emit to its room, say) should run under
+// the sender (a ToRoom to its room, say) should run under
 // context.WithoutCancel(ctx) with a bound of its own.
+//
+// As the OnMessage hook it receives the custom events no EventHandler
+// claims (upstream's messageHandler); as an EventHandler's Func, the events
+// of that handler.
 type MessageFunc func(ctx context.Context, c *Client, msg Message) error
 
 // OutboundTransformer rewrites a message for an encrypted client, typically

@@ -64,8 +64,12 @@ func (c *Client) route(msg Message, plain bool) {
 		}
 		c.route(*inner, false)
 	default:
+		if h, ok := s.cfg.handlers[msg.Event]; ok {
+			s.runHook(h.name, c, func() error { return h.fn(c.ctx, c, msg) })
+			return
+		}
 		if s.cfg.OnMessage == nil {
-			s.log.Debug("websocket: custom event dropped (no OnMessage hook)", "client", c.id, "event", msg.Event)
+			s.log.Debug("websocket: custom event dropped (no handler, no OnMessage hook)", "client", c.id, "event", msg.Event)
 			return
 		}
 		s.runHook("OnMessage", c, func() error { return s.cfg.OnMessage(c.ctx, c, msg) })

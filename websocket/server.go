@@ -150,7 +150,7 @@ func (s *Server) Configure(ctx context.Context) error {
 		if !errors.Is(err, ErrBrokerNotReady) {
 			err = fmt.Errorf("%w: %w", ErrBrokerNotReady, err)
 		}
-		return fmt.Errorf("configure websocket server (waited up to %v): %w", s.cfg.ReadyTimeout, err)
+		return fmt.Errorf("configure websocket server (ReadyTimeout %v): %w", s.cfg.ReadyTimeout, err)
 	}
 	defer s.mu.Unlock()
 	s.sub = sub
@@ -266,7 +266,7 @@ func (s *Server) RoomClients(room string) []*Client {
 func (s *Server) runHook(name string, c *Client, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: hook %s panicked: %v", ErrHookPanic, name, r)
+			err = fmt.Errorf("%w: hook %s panicked: %v", errHookPanic, name, r)
 		}
 		if err != nil {
 			args := []any{"hook", name, "err", err}

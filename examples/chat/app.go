@@ -23,10 +23,11 @@ var static embed.FS
 type Settings struct {
 	// Addr is the address to listen on ("127.0.0.1:0" picks a free port).
 	Addr string
-	// Redis is the host:port of a Redis server. Empty runs on the
-	// in-process broker (one instance); set, every instance sharing that
-	// Redis shares rooms, users and broadcasts.
-	Redis string
+	// RedisURL is the URL of a Redis server, redis://host:port/db. Empty
+	// runs on the in-process broker (one instance); set, every instance
+	// sharing that Redis shares rooms, users and broadcasts. One that
+	// cannot work (a bare host:port, no port) fails at once.
+	RedisURL string
 	// Logger receives the WebSocket server's logs. Optional. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -37,14 +38,18 @@ type Settings struct {
 const readyTimeout = 10 * time.Second
 
 // App is the chat as fx options: Echo serving the page at / and the
-// WebSocket endpoint at /ws, with the chat's hooks.
+// WebSocket endpoint at /ws, with the chat's and the presence's modules.
+// The options may come in any order: echows orders start and stop by
+// dependency.
 func App(s Settings) fx.Option {
 	opts := []fx.Option{
-		fx.Supply(component.Config{ListenAddr: s.Addr, RedisAddr: s.Redis, Settings: websocket.Settings{ReadyTimeout: readyTimeout}}),
 		lifecycle.ProvideEcho,
 		lifecycle.EchoServer,
+		fx.Supply(lifecycle.EchoServerConfig{Addr: s.Addr}),
 		component.Module,
-		Module,
+		fx.Supply(component.Config{RedisURL: s.RedisURL, Settings: websocket.Settings{ReadyTimeout: readyTimeout}}),
+		ChatModule,
+		PresenceModule,
 		fx.Invoke(servePage),
 	}
 	if s.Logger != nil {

@@ -2,10 +2,11 @@
 // rooms, talk, see who is there and the state of the connection.
 //
 //	go run ./examples/chat                       # one instance, nothing to install
-//	go run ./examples/chat -addr 127.0.0.1:8081 -redis 127.0.0.1:6379
+//	go run ./examples/chat -addr 127.0.0.1:8081 -redis redis://127.0.0.1:6379/0
 //
-// With -redis, run as many instances as you like on different ports: they
-// share rooms through Redis. See examples/cluster/README.md.
+// With -redis (a URL; env REDIS_URL), run as many instances as you like on
+// different ports: they share rooms through Redis. See
+// examples/cluster/README.md.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"time"
 
@@ -22,11 +24,11 @@ import (
 
 func main() {
 	addr := flag.String("addr", envOr("CHAT_ADDR", "127.0.0.1:8080"), "address to listen on (env CHAT_ADDR)")
-	redis := flag.String("redis", os.Getenv("REDIS_ADDR"), "Redis host:port; set it to run several instances (env REDIS_ADDR)")
+	redis := flag.String("redis", os.Getenv("REDIS_URL"), "Redis URL (redis://host:port/db); set it to run several instances (env REDIS_URL)")
 	flag.Parse()
 
 	var e *echo.Echo
-	app := fx.New(fx.NopLogger, App(Settings{Addr: *addr, Redis: *redis}), fx.Populate(&e))
+	app := fx.New(fx.NopLogger, App(Settings{Addr: *addr, RedisURL: *redis}), fx.Populate(&e))
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout+5*time.Second)
 	defer cancel()
 	if err := app.Start(ctx); err != nil {
@@ -35,7 +37,7 @@ func main() {
 	}
 	broker := "the in-process broker: one instance"
 	if *redis != "" {
-		broker = "Redis at " + *redis + ": start more instances on other ports"
+		broker = "Redis at " + redacted(*redis) + ": start more instances on other ports"
 	}
 	fmt.Printf("chat: open %s in your browser\nchat: on %s; Ctrl-C stops\n", pageURL(e.ListenerAddr()), broker)
 
@@ -58,6 +60,15 @@ func pageURL(a net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// redacted is a Redis URL without its password, for printing.
+func redacted(redisURL string) string {
+	u, err := url.Parse(redisURL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 func envOr(key, def string) string {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -29,18 +31,51 @@ func (in instance) wsURL() string   { return "ws://" + in.echo.ListenerAddr().St
 func (in instance) pageURL() string { return "http://" + in.echo.ListenerAddr().String() + "/" }
 
 // startChat starts the chat app on a free loopback port, with Redis at
-// redisAddr or, when it is empty, the in-process broker. It stops when the
-// test ends.
+// redisAddr (host:port) or, when it is empty, the in-process broker. It
+// stops when the test ends.
 func startChat(t *testing.T, redisAddr string) instance {
 	t.Helper()
 	var in instance
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	redisURL := ""
+	if redisAddr != "" {
+		redisURL = "redis://" + redisAddr + "/0"
+	}
 	app := fxtest.New(t,
 		fx.NopLogger,
-		App(Settings{Addr: "127.0.0.1:0", Redis: redisAddr, Logger: logger}),
+		App(Settings{Addr: "127.0.0.1:0", RedisURL: redisURL, Logger: logger}),
 		fx.Populate(&in.echo, &in.server, &in.emitter),
 	)
 	app.RequireStart()
 	t.Cleanup(app.RequireStop)
 	return in
+}
+
+// A -redis that cannot work fails when the app is built, before anything
+// waits for Redis, with an error naming the setting.
+func TestBadRedisURLFailsAtOnce(t *testing.T) {
+	for _, url := range []string{"localhost", "127.0.0.1:6379", "redis://localhost"} {
+		app := fx.New(fx.NopLogger, App(Settings{Addr: "127.0.0.1:0", RedisURL: url}))
+		if err := app.Err(); !errors.Is(err, websocket.ErrInvalidConfig) || !strings.Contains(err.Error(), "RedisURL") {
+			t.Errorf("-redis %q: %v, want an error wrapping ErrInvalidConfig naming RedisURL", url, err)
+		}
+	}
+}
+
+// Each chat event goes to its module's handler; anything else, and data of
+// the wrong shape, gets an error event back.
+func TestEventsNoModuleHandlesAreAnswered(t *testing.T) {
+	in := startChat(t, "")
+	c := connect(t, in.wsURL(), "alice")
+	c.Send("dance", nil)
+	if m := c.Expect(eventError); !strings.Contains(string(m.Data), `unknown event \"dance\"`) {
+		t.Fatalf("error %s, want one about the unknown event", m.Data)
+	}
+	c.Send(eventChat, "not an object")
+	c.ExpectData(eventError, `{"message":"Invalid message format"}`)
+	c.Send(eventChat, map[string]string{"room": "elsewhere", "text": "hi"})
+	if m := c.Expect(eventError); !strings.Contains(string(m.Data), "not in room") {
+		t.Fatalf("error %s, want one about the room", m.Data)
+	}
+	c.enter(t, "ops") // who, handled by the presence module
 }

@@ -3,7 +3,7 @@
 // package emitter, and whichever chat instance a user is connected to
 // delivers the events.
 //
-//	go run ./examples/worker -redis 127.0.0.1:6379 -user alice -room lobby
+//	go run ./examples/worker -redis redis://127.0.0.1:6379/0 -user alice -room lobby
 //
 // It sends job:progress events (0% to 100%) to every connection of -user and
 // announcements to -room. The chat page (examples/chat, started with the
@@ -28,7 +28,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("redis", envOr("REDIS_ADDR", "127.0.0.1:6379"), "Redis host:port (env REDIS_ADDR)")
+	redisURL := flag.String("redis", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL, redis://host:port/db (env REDIS_URL)")
 	user := flag.String("user", "", "user id to send job:progress to (the name picked in the chat page)")
 	room := flag.String("room", "lobby", "room to send announcements to; empty for none")
 	id := flag.String("job", "report-"+time.Now().Format("150405"), "job id shown in the page")
@@ -36,25 +36,29 @@ func main() {
 	interval := flag.Duration("interval", job.DefaultInterval, "time per step")
 	flag.Parse()
 
-	if err := run(*addr, job.Options{ID: *id, User: *user, Room: *room, Steps: *steps, Interval: *interval}); err != nil {
+	if err := run(*redisURL, job.Options{ID: *id, User: *user, Room: *room, Steps: *steps, Interval: *interval}); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, opts job.Options) error {
+func run(redisURL string, opts job.Options) error {
 	if opts.User == "" && opts.Room == "" {
 		return errors.New("nothing to do: give -user, -room or both")
+	}
+	redisOpts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return fmt.Errorf("-redis: %w (want redis://host:port/db)", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	client := redis.NewClient(&redis.Options{Addr: addr})
+	client := redis.NewClient(redisOpts)
 	defer client.Close()
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
-		return fmt.Errorf("redis at %s: %w", addr, err)
+		return fmt.Errorf("redis at %s (waited up to 5s): %w", redisOpts.Addr, err)
 	}
 	em := emitter.New(client)
 	defer em.Close() // before the client: deferred calls run last-in first-out

@@ -200,3 +200,34 @@ func Wait[T any](tb testing.TB, ch <-chan T, what string) T {
 		panic("unreachable")
 	}
 }
+
+// Received is what a client got until its connection ended: the events of
+// its frames, in order, and how the connection ended.
+type Received struct {
+	Events []string
+	Closed Closed
+}
+
+// ReceiveUntilClose is AwaitClose that also records the events of the
+// frames before the close. Do not read from c in the meantime.
+func (c *Client) ReceiveUntilClose() <-chan Received {
+	ch := make(chan Received, 1)
+	go func() {
+		var r Received
+		for {
+			m, err := c.Next()
+			if err != nil {
+				var ce *gws.CloseError
+				if errors.As(err, &ce) {
+					r.Closed = Closed{Code: ce.Code, Reason: ce.Text}
+				} else {
+					r.Closed = Closed{Err: err}
+				}
+				ch <- r
+				return
+			}
+			r.Events = append(r.Events, m.Event)
+		}
+	}()
+	return ch
+}

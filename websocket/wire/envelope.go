@@ -3,6 +3,8 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/echows/echows/internal/jsonwire"
 )
 
 // Type says who an envelope is for.
@@ -46,7 +48,7 @@ func (e Envelope) Encode() ([]byte, error) {
 	if e.Data == nil {
 		e.Data = json.RawMessage("null")
 	}
-	b, err := Marshal(e)
+	b, err := jsonwire.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode envelope: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/echows/echows/internal/jsonwire"
 )
 
 // FuzzDecodeEnvelope feeds arbitrary bytes, as read from a Redis channel
@@ -60,7 +62,7 @@ func canonicalData(d json.RawMessage) []byte {
 	if d == nil {
 		return []byte("null")
 	}
-	b, err := Marshal(d) // compacts and escapes as Encode does
+	b, err := jsonwire.Marshal(d) // compacts and escapes as Encode does
 	if err != nil {
 		return nil
 	}

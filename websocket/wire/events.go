@@ -1,7 +1,8 @@
 package wire
 
 // System events. Any other event name is a custom event: from an
-// authenticated client it goes to the server's message hook.
+// authenticated client it goes to the server's handler of that event, or
+// to its message hook.
 const (
 	// EventAuthenticate is sent by a client with its credentials.
 	EventAuthenticate = "authenticate"
@@ -20,16 +21,6 @@ const (
 	// EventEncrypted wraps an encrypted payload, in either direction.
 	EventEncrypted = "encrypted"
 )
-
-// IsSystemEvent reports whether event is one of the reserved system events.
-func IsSystemEvent(event string) bool {
-	switch event {
-	case EventAuthenticate, EventConnected, EventDisconnect, EventJoin,
-		EventLeave, EventError, EventHeartbeat, EventEncrypted:
-		return true
-	}
-	return false
-}
 
 // Error texts the server sends in the data.message of an error event.
 const (
