@@ -79,9 +79,7 @@ func (s *Server) authenticate(c *Client, req AuthRequest) {
 	if s.cfg.RequireEncryption {
 		c.encrypted.Store(true)
 	}
-	rooms := make([]string, 0, 1+len(s.cfg.DefaultRooms))
-	rooms = append(append(rooms, c.id), s.cfg.DefaultRooms...)
-	res, st := s.index.authenticate(c, id.UserID, rooms, connectedFrame(c, ident), s.cfg.MaxConnectionsPerUser)
+	res, st := s.index.authenticate(c, id.UserID, s.cfg.DefaultRooms, connectedFrame(c, ident), s.cfg.MaxConnectionsPerUser)
 	c.kick(st)
 	switch res {
 	case authGone:

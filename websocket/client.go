@@ -67,8 +67,9 @@ type Client struct {
 
 	// userID is the user index key, guarded by the server's index lock.
 	userID string
-	// rooms is guarded by the server's index lock.
-	rooms map[string]struct{}
+	// rooms are the rooms it joined (its own room aside), guarded by the
+	// server's index lock.
+	rooms []string
 
 	// frames and bytesIn are the inbound budgets, used by the reader only.
 	frames, bytesIn bucket
@@ -147,6 +148,16 @@ func (c *Client) Backpressured() bool {
 	c.out.mu.Lock()
 	defer c.out.mu.Unlock()
 	return c.out.backpressured
+}
+
+// QueuedBytes returns how many bytes wait in the client's outbound queue,
+// control frames and a partly written batch included: what the client
+// costs beyond its connection, bounded by BackpressureLimit plus a few
+// control frames.
+func (c *Client) QueuedBytes() int {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	return c.out.bytes
 }
 
 // Dropped returns how many messages to the client were dropped for

@@ -18,9 +18,12 @@ import (
 )
 
 // readBufferSize is gorilla's read buffer per connection: small, because
-// idle connections dominate memory; messages larger than it are read in
-// several steps.
-const readBufferSize = 512
+// idle connections dominate memory, and large enough for a whole control
+// frame (2 + 4 + 125 bytes), which the reader handles from it. A larger
+// message's payload is read straight into the message buffer. gorilla uses
+// the hijacked reader as its own only when it holds more than 256 bytes;
+// 288 is the next allocation size class.
+const readBufferSize = 288
 
 // ServeHTTP upgrades the request to a WebSocket connection and returns as
 // soon as the client is registered: the connection is served by its own

@@ -1,27 +1,31 @@
 package websocket
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // index is the registry of this server's clients: by id, by user, by room,
 // and the set of authenticated clients (the broadcast audience). One lock
-// guards it and every client's room set. Nothing under the lock does I/O or
-// calls a hook; enqueueing a frame on a client's queue is the most it does.
+// guards it and every client's room list. Nothing under the lock does I/O
+// or calls a hook; enqueueing the connected frame is the most it does.
+//
+// It is shaped for idle memory, since most connections idle: a user's
+// clients are a short slice (a user has few sessions), a client's rooms a
+// short slice of names, and the room of a client's own id is not stored at
+// all: every authenticated client is in it, alone (see ownerLocked).
 type index struct {
 	mu      sync.RWMutex
 	clients map[string]*Client
-	users   map[string]map[*Client]struct{}
+	users   map[string][]*Client
 	rooms   map[string]map[*Client]struct{}
 	authed  map[*Client]struct{}
-	// ownRooms counts the clients in the room of their own id: that
-	// membership lives only in the client's room set (the room is found
-	// through clients), which saves a one-member set per client.
-	ownRooms int
 }
 
 func newIndex() *index {
 	return &index{
 		clients: make(map[string]*Client),
-		users:   make(map[string]map[*Client]struct{}),
+		users:   make(map[string][]*Client),
 		rooms:   make(map[string]map[*Client]struct{}),
 		authed:  make(map[*Client]struct{}),
 	}
@@ -82,7 +86,7 @@ func (x *index) authenticate(c *Client, userID string, rooms []string, connected
 	c.userID = userID
 	x.authed[c] = struct{}{}
 	if c.userID != "" {
-		addTo(x.users, c.userID, c)
+		x.users[userID] = append(x.users[userID], c)
 	}
 	for _, r := range rooms {
 		x.joinLocked(c, r)
@@ -99,16 +103,28 @@ func (x *index) remove(c *Client) {
 	}
 	delete(x.authed, c)
 	if c.userID != "" {
-		removeFrom(x.users, c.userID, c)
-	}
-	for r := range c.rooms {
-		if r == c.id {
-			x.ownRooms--
-			continue
+		if others := deleteClient(x.users[c.userID], c); len(others) > 0 {
+			x.users[c.userID] = others
+		} else {
+			delete(x.users, c.userID)
 		}
+	}
+	for _, r := range c.rooms {
 		removeFrom(x.rooms, r, c)
 	}
 	c.rooms = nil
+}
+
+// deleteClient removes c from list, keeping the order of the others.
+func deleteClient(list []*Client, c *Client) []*Client {
+	for i, x := range list {
+		if x == c {
+			copy(list[i:], list[i+1:])
+			list[len(list)-1] = nil
+			return list[:len(list)-1]
+		}
+	}
+	return list
 }
 
 // join adds c to each of rooms while c is in fewer than maxRooms rooms, and
@@ -122,7 +138,7 @@ func (x *index) join(c *Client, rooms []string, maxRooms int) (int, error) {
 		return 0, ErrClientNotFound
 	}
 	for i, r := range rooms {
-		if _, in := c.rooms[r]; !in && len(c.rooms) >= maxRooms {
+		if !contains(c.rooms, r) && 1+len(c.rooms) >= maxRooms { // 1: its own room
 			return i, ErrTooManyRooms
 		}
 		x.joinLocked(c, r)
@@ -130,31 +146,27 @@ func (x *index) join(c *Client, rooms []string, maxRooms int) (int, error) {
 	return len(rooms), nil
 }
 
+// joinLocked adds c to room, which is never c's own id (a name shaped like
+// a client id is refused before).
 func (x *index) joinLocked(c *Client, room string) {
-	if c.rooms == nil {
-		c.rooms = make(map[string]struct{}, 4)
-	}
-	if _, ok := c.rooms[room]; ok {
+	if contains(c.rooms, room) {
 		return
 	}
-	c.rooms[room] = struct{}{}
-	if room == c.id {
-		x.ownRooms++
-		return
-	}
+	c.rooms = append(c.rooms, room)
 	addTo(x.rooms, room, c)
 }
 
-// leave removes c from those of rooms it is in, but the room of its own id,
-// which it never leaves.
+// leave removes c from those of rooms it is in. The room of its own id is
+// not among them: it never leaves it.
 func (x *index) leave(c *Client, rooms []string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, room := range rooms {
-		if _, ok := c.rooms[room]; !ok || room == c.id {
+		i := slices.Index(c.rooms, room)
+		if i < 0 {
 			continue
 		}
-		delete(c.rooms, room)
+		c.rooms = slices.Delete(c.rooms, i, i+1)
 		removeFrom(x.rooms, room, c)
 	}
 }
@@ -169,14 +181,16 @@ func (x *index) hasRoom(room string) bool {
 	return ok
 }
 
+// roomsOf returns the rooms c is in, its own room first when it is
+// authenticated.
 func (x *index) roomsOf(c *Client) []string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	out := make([]string, 0, len(c.rooms))
-	for r := range c.rooms {
-		out = append(out, r)
+	out := make([]string, 0, 1+len(c.rooms))
+	if _, ok := x.authed[c]; ok {
+		out = append(out, c.id)
 	}
-	return out
+	return append(out, c.rooms...)
 }
 
 // all returns a snapshot of every client.
@@ -190,11 +204,11 @@ func (x *index) all() []*Client {
 	return out
 }
 
-// ownerLocked returns the client whose own-id room is room, when it is in
-// it.
+// ownerLocked returns the client whose own-id room is room: an
+// authenticated client is in the room of its own id, alone.
 func (x *index) ownerLocked(room string) *Client {
 	if c := x.clients[room]; c != nil {
-		if _, in := c.rooms[room]; in {
+		if _, ok := x.authed[c]; ok {
 			return c
 		}
 	}
@@ -217,7 +231,7 @@ func (x *index) eachInRoom(room string, fn func(*Client)) {
 // eachOfUser calls fn for every client of userID under the read lock.
 func (x *index) eachOfUser(userID string, fn func(*Client)) {
 	x.mu.RLock()
-	for c := range x.users[userID] {
+	for _, c := range x.users[userID] {
 		fn(c)
 	}
 	x.mu.RUnlock()
@@ -244,7 +258,7 @@ func snapshot(each func(fn func(*Client))) []*Client {
 func (x *index) counts() (clients, authed, users, rooms int) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.clients), len(x.authed), len(x.users), len(x.rooms) + x.ownRooms
+	return len(x.clients), len(x.authed), len(x.users), len(x.rooms) + len(x.authed) // and each one's own room
 }
 
 func addTo(m map[string]map[*Client]struct{}, key string, c *Client) {
