@@ -329,7 +329,7 @@ func TestHostileInvalidCloseIsRefused(t *testing.T) {
 			t.Errorf("Close(%d, %d-byte reason): %v, want ErrInvalidClose", tt.code, len(tt.reason), err)
 		}
 	}
-	r.RoundTrip() // nothing was sent, the client is still served
+	r.RoundTrip()                           // nothing was sent, the client is still served
 	reason := strings.Repeat("é", 61) + "!" // 123 bytes, the longest allowed
 	if err := ts.Disconnect(id, 4000, reason); err != nil {
 		t.Fatalf("Disconnect(4000, 123-byte reason): %v", err)

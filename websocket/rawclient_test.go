@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/echows/echows/internal/wstest"
 	"github.com/echows/echows/internal/wsframe"
+	"github.com/echows/echows/internal/wstest"
 	"github.com/echows/echows/websocket"
 )
 
