@@ -138,10 +138,22 @@ func HeaderSize(b1 byte) int {
 // ErrIncomplete (and size 0). Every byte pattern is a header: use Check to
 // know whether RFC 6455 allows it.
 func ParseHeader(b []byte) (Header, int, error) {
-	if len(b) < 2 {
+	var h Header
+	n := h.Parse(b)
+	if n == 0 {
 		return Header{}, 0, ErrIncomplete
 	}
-	h := Header{
+	return h, n, nil
+}
+
+// Parse decodes the header at the start of b into h and returns its size,
+// or 0 when b holds only part of a header (h is then unspecified). It is
+// ParseHeader for hot loops: no copy of the Header, no error value.
+func (h *Header) Parse(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	*h = Header{
 		Fin:    b[0]&FinBit != 0,
 		RSV:    b[0] & RSVBits,
 		Opcode: b[0] & OpcodeBits,
@@ -152,23 +164,23 @@ func ParseHeader(b []byte) (Header, int, error) {
 	switch h.Length {
 	case 126:
 		if len(b) < 4 {
-			return Header{}, 0, ErrIncomplete
+			return 0
 		}
 		h.Length, h.LengthBytes, n = uint64(binary.BigEndian.Uint16(b[2:])), 2, 4
 	case 127:
 		if len(b) < 10 {
-			return Header{}, 0, ErrIncomplete
+			return 0
 		}
 		h.Length, h.LengthBytes, n = binary.BigEndian.Uint64(b[2:]), 8, 10
 	}
 	if h.Masked {
 		if len(b) < n+4 {
-			return Header{}, 0, ErrIncomplete
+			return 0
 		}
 		copy(h.Mask[:], b[n:n+4])
 		n += 4
 	}
-	return h, n, nil
+	return n
 }
 
 // MaskBytes XORs b in place with key, starting at position pos of the

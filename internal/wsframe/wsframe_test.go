@@ -279,6 +279,17 @@ func BenchmarkParseHeader(b *testing.B) {
 	}
 }
 
+func BenchmarkHeaderParse(b *testing.B) {
+	frame := AppendFrame(nil, Header{Fin: true, Opcode: OpText}, make([]byte, 300))
+	var h Header
+	b.ReportAllocs()
+	for b.Loop() {
+		if n := h.Parse(frame); n != 4 || h.Length != 300 {
+			b.Fatal(h, n)
+		}
+	}
+}
+
 func BenchmarkAppendHeader(b *testing.B) {
 	buf := make([]byte, 0, MaxHeaderLen)
 	h := Header{Fin: true, Opcode: OpText, Length: 300, Masked: true, Mask: [4]byte{1, 2, 3, 4}}
