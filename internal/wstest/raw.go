@@ -42,6 +42,7 @@ type Raw struct {
 	br    *bufio.Reader
 	mask  [4]byte
 	check wsframe.Checker
+	wait  time.Duration // bounds each read and write; ReadTimeout unless set
 
 	msgOp byte   // opcode of the fragmented message being reassembled
 	msg   []byte // its payload so far
@@ -123,11 +124,16 @@ func TryDialRaw(tb testing.TB, rawURL string, h http.Header) (*Raw, int, error) 
 		return nil, resp.StatusCode, err
 	}
 	nc.SetDeadline(time.Time{})
-	r := &Raw{tb: tb, nc: nc, br: br}
+	r := &Raw{tb: tb, nc: nc, br: br, wait: ReadTimeout}
 	_, _ = rand.Read(r.mask[:])
 	tb.Cleanup(func() { nc.Close() })
 	return r, resp.StatusCode, nil
 }
+
+// SetTimeout changes the bound of each read and write from ReadTimeout to
+// d, for a test whose server is known to be slow (it is a guard against a
+// hung test, never an assertion about speed).
+func (r *Raw) SetTimeout(d time.Duration) { r.wait = d }
 
 // NetConn returns the TCP connection, for socket options and for a
 // goroutine that writes prepared bytes.
@@ -157,7 +163,7 @@ func (r *Raw) CloseWrite() {
 // test goes on to read the close frame that came before it.
 func (r *Raw) WriteRaw(b []byte) {
 	r.tb.Helper()
-	r.nc.SetWriteDeadline(time.Now().Add(ReadTimeout))
+	r.nc.SetWriteDeadline(time.Now().Add(r.wait))
 	if _, err := r.nc.Write(b); err != nil {
 		if errors.Is(err, syscall.EPIPE) || isReset(err) {
 			r.tb.Logf("raw write after the server closed: %v", err)
@@ -233,11 +239,11 @@ func (r *Raw) SendClose(code int, reason string) {
 	r.Send(wsframe.OpClose, wsframe.AppendClosePayload(nil, code, reason))
 }
 
-// ReadFrame reads the next frame within ReadTimeout and checks it. Its
+// ReadFrame reads the next frame within the timeout and checks it. Its
 // error is a read error (io.EOF when the server closed the connection), or
 // one wrapping wsframe.ErrProtocol when the server broke RFC 6455.
 func (r *Raw) ReadFrame() (RawFrame, error) {
-	r.nc.SetReadDeadline(time.Now().Add(ReadTimeout))
+	r.nc.SetReadDeadline(time.Now().Add(r.wait))
 	b, err := r.br.Peek(2)
 	if err == nil {
 		b, err = r.br.Peek(wsframe.HeaderSize(b[1]))
@@ -415,7 +421,7 @@ func (r *Raw) answerClose(code int) {
 	if code == wsframe.CloseNoStatus {
 		code = 0
 	}
-	r.nc.SetWriteDeadline(time.Now().Add(ReadTimeout))
+	r.nc.SetWriteDeadline(time.Now().Add(r.wait))
 	_, _ = r.nc.Write(r.Frame(wsframe.Header{Fin: true, Opcode: wsframe.OpClose, Masked: true},
 		wsframe.AppendClosePayload(nil, code, "")))
 }

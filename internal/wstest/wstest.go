@@ -6,9 +6,11 @@ package wstest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	gws "github.com/gorilla/websocket"
 
@@ -80,12 +82,16 @@ func (c *Client) Send(event string, data any) {
 }
 
 // Next returns the next frame, or the error that ended the read (a
-// *gws.CloseError for a close frame).
+// *gws.CloseError for a close frame). A text frame that is not valid UTF-8
+// is an error too: gorilla does not check, browsers do.
 func (c *Client) Next() (wire.Message, error) {
 	c.conn.SetReadDeadline(time.Now().Add(ReadTimeout))
-	_, b, err := c.conn.ReadMessage()
+	typ, b, err := c.conn.ReadMessage()
 	if err != nil {
 		return wire.Message{}, err
+	}
+	if typ == gws.TextMessage && !utf8.Valid(b) {
+		return wire.Message{}, fmt.Errorf("server sent a text frame that is not valid UTF-8: %q", b)
 	}
 	var m wire.Message
 	if err := json.Unmarshal(b, &m); err != nil {
