@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -24,9 +25,13 @@ import (
 // its indexes, and (TestMain's goleak) its goroutines return after
 // Shutdown.
 //
-// The input is a sequence of records, so that mutations stay frames the
-// server parses deeply instead of bytes it refuses at the first mask bit:
+// The input is a flags byte and a sequence of records, so that mutations
+// stay frames the server parses deeply instead of bytes it refuses at the
+// first mask bit:
 //
+//	input  = flags record*
+//	flags:  bit 0 set: the client authenticates (and reads connected)
+//	        before the records, so they reach the authenticated paths
 //	record = b0 b1 n payload[n]
 //	b0: the frame's first header byte as sent (FIN, RSV bits, opcode)
 //	b1: 0x80 set: send the frame unmasked; 0x40 set: the header's length
@@ -39,8 +44,14 @@ import (
 func FuzzReadPath(f *testing.F) {
 	ts := startTarget(f, websocket.Config{Settings: websocket.Settings{MaxPayloadLength: 4096}})
 	f.Fuzz(func(t *testing.T, input []byte) {
+		if len(input) == 0 {
+			return
+		}
 		r := ts.dial(t)
-		r.WriteRaw(encodeRecords(input, r.Mask()))
+		if input[0]&1 != 0 {
+			r.Authenticate("fuzz")
+		}
+		r.WriteRaw(encodeRecords(input[1:], r.Mask()))
 		r.CloseWrite()
 		for {
 			fr, err := r.ReadFrame()
@@ -137,8 +148,12 @@ func unmasked(r rec) rec { r.b1 |= 0x80; return r }
 
 func withRSV(r rec, rsv byte) rec { r.b0 |= rsv; return r }
 
-func records(rs ...rec) []byte {
-	var b []byte
+// records encodes a seed; authed sets the flag that authenticates first.
+func records(authed bool, rs ...rec) []byte {
+	b := []byte{0}
+	if authed {
+		b[0] = 1
+	}
 	for _, r := range rs {
 		b = append(b, r.b0, r.b1, byte(len(r.p)))
 		b = append(b, r.p...)
@@ -158,48 +173,53 @@ func readPathSeeds() []seed {
 		ping, pong, closed = wsframe.OpPing, wsframe.OpPong, wsframe.OpClose
 	)
 	auth := fin(text, `{"event":"authenticate","data":{"token":"fuzz"}}`)
+	echo := func(n int) string { // a message whose echo is n bytes
+		return `{"event":"echo","data":"` + strings.Repeat("x", n-26) + `"}`
+	}
 	closeFrame := func(code int, reason string) rec {
 		return fin(closed, string(wsframe.AppendClosePayload(nil, code, reason)))
 	}
 	s := []seed{
-		{"framing_auth_echo", records(auth, fin(text, `{"event":"echo","data":"hello"}`), closeFrame(1000, ""))},
-		{"framing_not_json", records(fin(text, "not json"), fin(text, ""))},
-		{"framing_binary", records(fin(binary, "\x00\xff"), auth, fin(binary, `{"event":"echo"}`))},
-		{"framing_msb_length", records(auth, lie(fin(text, "hello"), 7))},
-		{"framing_declared_too_big", records(lie(fin(text, "hello"), 4))},
-		{"framing_declared_longer", records(lie(fin(text, `{"event":"heartbeat"}`), 9), fin(text, "x"))},
-		{"framing_non_minimal_length", records(lie(fin(text, `{"event":"heartbeat"}`), 12), lie(fin(ping, "p"), 13))},
-		{"pings_empty_and_full", records(fin(ping, ""), fin(ping, string(bytes.Repeat([]byte{0xfe}, 125))))},
-		{"pings_126", records(fin(ping, string(bytes.Repeat([]byte{0xfe}, 126))))},
-		{"pings_declared_126", records(lie(fin(ping, "abc"), 2))},
-		{"pings_fragmented", records(part(ping, "frag"), fin(cont, "ment"))},
-		{"pings_unsolicited_pong", records(fin(pong, "unsolicited"), fin(ping, "after"))},
-		{"pings_ten", records(fin(ping, "0"), fin(ping, "1"), fin(ping, "2"), fin(ping, "3"), fin(ping, "4"),
+		{"framing_auth_echo", records(true, fin(text, `{"event":"echo","data":"hello"}`), closeFrame(1000, ""))},
+		{"framing_not_json", records(false, fin(text, "not json"), fin(text, ""))},
+		{"framing_echo_125_126_255", records(true, fin(text, echo(125)), fin(text, echo(126)), fin(text, echo(255)))},
+		{"framing_binary", records(false, fin(binary, "\x00\xff"), auth, fin(binary, `{"event":"echo"}`))},
+		{"framing_authenticate_twice", records(true, auth, fin(text, `{"event":"heartbeat"}`))},
+		{"framing_msb_length", records(true, lie(fin(text, "hello"), 7))},
+		{"framing_declared_too_big", records(false, lie(fin(text, "hello"), 4))},
+		{"framing_declared_longer", records(false, lie(fin(text, `{"event":"heartbeat"}`), 9), fin(text, "x"))},
+		{"framing_non_minimal_length", records(false, lie(fin(text, `{"event":"heartbeat"}`), 12), lie(fin(ping, "p"), 13))},
+		{"pings_empty_and_full", records(false, fin(ping, ""), fin(ping, string(bytes.Repeat([]byte{0xfe}, 125))))},
+		{"pings_126", records(false, fin(ping, string(bytes.Repeat([]byte{0xfe}, 126))))},
+		{"pings_declared_126", records(false, lie(fin(ping, "abc"), 2))},
+		{"pings_fragmented", records(false, part(ping, "frag"), fin(cont, "ment"))},
+		{"pings_unsolicited_pong", records(false, fin(pong, "unsolicited"), fin(ping, "after"))},
+		{"pings_ten", records(false, fin(ping, "0"), fin(ping, "1"), fin(ping, "2"), fin(ping, "3"), fin(ping, "4"),
 			fin(ping, "5"), fin(ping, "6"), fin(ping, "7"), fin(ping, "8"), fin(ping, "9"))},
-		{"rsv_text", records(fin(text, "not json"), withRSV(fin(text, "{}"), wsframe.RSV1), fin(ping, ""))},
-		{"rsv_ping", records(withRSV(fin(ping, "x"), wsframe.RSV3))},
-		{"opcode_3", records(fin(0x3, ""))},
-		{"opcode_b_after_message", records(auth, fin(text, `{"event":"echo","data":1}`), fin(0xB, "reserved"))},
-		{"fragments_with_ping_between", records(auth, part(text, `{"event":"ec`), fin(ping, "between"), fin(cont, `ho","data":2}`))},
-		{"fragments_continuation_first", records(fin(cont, "continuation"))},
-		{"fragments_text_before_fin", records(part(text, "abc"), fin(text, "def"))},
-		{"fragments_empty", records(part(text, ""), part(cont, ""), fin(cont, "not json"))},
-		{"utf8_invalid", records(fin(text, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"))},
-		{"utf8_invalid_across_fragments", records(part(text, "ok \xce"), fin(cont, "a"))},
-		{"utf8_split_code_point", records(auth, part(text, "{\"event\":\"echo\",\"data\":\"\xce"), fin(cont, "\xba\"}"))},
-		{"utf8_invalid_first_fragment", records(part(text, "\xff"), fin(ping, "still reading?"))},
-		{"close_empty", records(fin(closed, ""), fin(text, "after close"))},
-		{"close_one_byte", records(fin(closed, "\x03"))},
-		{"close_with_reason", records(closeFrame(4000, "bye"))},
-		{"close_invalid_code", records(closeFrame(1005, ""))},
-		{"close_invalid_reason", records(closeFrame(1000, "\xff"))},
-		{"close_between_fragments", records(part(text, "not "), closeFrame(1000, ""), fin(cont, "json"))},
-		{"close_fragmented", records(rec{b0: closed, p: []byte{0x03, 0xe8}})},
-		{"unmasked_text", records(unmasked(fin(text, "{}")))},
-		{"unmasked_ping", records(unmasked(fin(ping, "x")))},
-		{"rooms_join_leave", records(auth, fin(text, `{"event":"join","data":{"rooms":["a","b","ws:x",""]}}`),
+		{"rsv_text", records(false, fin(text, "not json"), withRSV(fin(text, "{}"), wsframe.RSV1), fin(ping, ""))},
+		{"rsv_ping", records(false, withRSV(fin(ping, "x"), wsframe.RSV3))},
+		{"opcode_3", records(false, fin(0x3, ""))},
+		{"opcode_b_after_message", records(true, fin(text, `{"event":"echo","data":1}`), fin(0xB, "reserved"))},
+		{"fragments_with_ping_between", records(true, part(text, `{"event":"ec`), fin(ping, "between"), fin(cont, `ho","data":2}`))},
+		{"fragments_continuation_first", records(false, fin(cont, "continuation"))},
+		{"fragments_text_before_fin", records(false, part(text, "abc"), fin(text, "def"))},
+		{"fragments_empty", records(false, part(text, ""), part(cont, ""), fin(cont, "not json"))},
+		{"utf8_invalid", records(false, fin(text, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"))},
+		{"utf8_invalid_across_fragments", records(false, part(text, "ok \xce"), fin(cont, "a"))},
+		{"utf8_split_code_point", records(true, part(text, "{\"event\":\"echo\",\"data\":\"\xce"), fin(cont, "\xba\"}"))},
+		{"utf8_invalid_first_fragment", records(false, part(text, "\xff"), fin(ping, "still reading?"))},
+		{"close_empty", records(false, fin(closed, ""), fin(text, "after close"))},
+		{"close_one_byte", records(false, fin(closed, "\x03"))},
+		{"close_with_reason", records(true, closeFrame(4000, "bye"))},
+		{"close_invalid_code", records(false, closeFrame(1005, ""))},
+		{"close_invalid_reason", records(false, closeFrame(1000, "\xff"))},
+		{"close_between_fragments", records(false, part(text, "not "), closeFrame(1000, ""), fin(cont, "json"))},
+		{"close_fragmented", records(false, rec{b0: closed, p: []byte{0x03, 0xe8}})},
+		{"unmasked_text", records(false, unmasked(fin(text, "{}")))},
+		{"unmasked_ping", records(false, unmasked(fin(ping, "x")))},
+		{"rooms_join_leave", records(true, fin(text, `{"event":"join","data":{"rooms":["a","b","ws:x",""]}}`),
 			fin(text, `{"event":"leave","data":{"rooms":["a"]}}`))},
-		{"truncated_header", []byte{wsframe.FinBit | text, 0}},
+		{"truncated_header", []byte{1, wsframe.FinBit | text, 0}},
 	}
 	return s
 }
