@@ -1,6 +1,8 @@
 // Package wstest is a WebSocket test client speaking the echows protocol,
 // for tests that run a real server on loopback: it dials, authenticates,
-// reads frames under a deadline and checks close codes.
+// reads frames under a deadline and checks close codes. Client is built on
+// gorilla's client; Raw is a raw-socket client for tests that attack a
+// server with hand-built frames and read its frames strictly.
 package wstest
 
 import (
