@@ -256,8 +256,11 @@ func (r *Raw) ReadFrame() (RawFrame, error) {
 	}
 	h, size, _ := wsframe.ParseHeader(b)
 	r.br.Discard(size)
+	if err := wsframe.Check(h, false); err != nil { // before reading a payload it may lie about
+		return RawFrame{Header: h}, fmt.Errorf("server sent %s: %w", RawFrame{Header: h}, err)
+	}
 	if h.Length > maxRawPayload {
-		return RawFrame{}, fmt.Errorf("server frame of %d bytes (op %#x): %w", h.Length, h.Opcode, wsframe.ErrLengthMSB)
+		return RawFrame{Header: h}, fmt.Errorf("server frame of %d bytes (op %#x): more than the test client reads", h.Length, h.Opcode)
 	}
 	f := RawFrame{Header: h, Payload: make([]byte, h.Length)}
 	if _, err := io.ReadFull(r.br, f.Payload); err != nil {
