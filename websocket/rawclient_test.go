@@ -68,6 +68,13 @@ func startTarget(tb testing.TB, cfg websocket.Config) *target {
 	return &target{Server: s, url: "ws" + strings.TrimPrefix(hs.URL, "http")}
 }
 
+// unlimited lifts cfg's inbound rate limits (MessageRate, MessageBurst,
+// ReadRate) for tests that send many frames quickly on purpose.
+func unlimited(cfg websocket.Config) websocket.Config {
+	cfg.MessageRate, cfg.MessageBurst, cfg.ReadRate = 1e9, 1e9, 1<<40
+	return cfg
+}
+
 // dial opens a raw connection, not authenticated.
 func (ts *target) dial(tb testing.TB) *wstest.Raw {
 	tb.Helper()

@@ -42,7 +42,7 @@ import (
 // the torture suite; readPathSeeds builds it, and
 // TestReadPathCorpusIsCurrent keeps the files in step.
 func FuzzReadPath(f *testing.F) {
-	ts := startTarget(f, websocket.Config{Settings: websocket.Settings{MaxPayloadLength: 4096}})
+	ts := startTarget(f, unlimited(websocket.Config{Settings: websocket.Settings{MaxPayloadLength: 4096}}))
 	f.Fuzz(func(t *testing.T, input []byte) {
 		if len(input) == 0 {
 			return

@@ -31,10 +31,11 @@ type tortureCase struct {
 }
 
 // runTorture runs each case on a fresh authenticated connection to one
-// server.
+// server. The rate limits are lifted: the suite sends hundreds of frames a
+// second on purpose, and rate limiting has tests of its own.
 func runTorture(t *testing.T, cfg websocket.Config, cases []tortureCase) {
 	t.Helper()
-	ts := startTarget(t, cfg)
+	ts := startTarget(t, unlimited(cfg))
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r, _ := ts.login(t, "torturer")
