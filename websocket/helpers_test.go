@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	gws "github.com/gorilla/websocket"
 
@@ -128,9 +129,12 @@ func (c *testClient) read() wire.Message {
 
 func (c *testClient) next() (wire.Message, error) {
 	c.conn.SetReadDeadline(time.Now().Add(readTimeout))
-	_, b, err := c.conn.ReadMessage()
+	typ, b, err := c.conn.ReadMessage()
 	if err != nil {
 		return wire.Message{}, err
+	}
+	if typ == gws.TextMessage && !utf8.Valid(b) { // gorilla does not check; browsers do
+		c.t.Fatalf("server sent a text frame that is not valid UTF-8: %q", b)
 	}
 	var m wire.Message
 	if err := json.Unmarshal(b, &m); err != nil {

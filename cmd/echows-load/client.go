@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/echows/echows/internal/wsframe"
 )
 
 // The client side is deliberately light: one goroutine per connection that
@@ -126,7 +127,7 @@ func (p *pool) dial(token string, timeout time.Duration) error {
 		}
 	}
 	auth := []byte(`{"event":"authenticate","data":{"token":` + strconv.Quote(token) + `}}`)
-	if _, err := nc.Write(clientFrame(0x1, auth)); err != nil {
+	if _, err := nc.Write(clientFrame(wsframe.OpText, auth)); err != nil {
 		nc.Close()
 		return err
 	}
@@ -145,26 +146,10 @@ func (p *pool) dial(token string, timeout time.Duration) error {
 	}
 }
 
-// clientFrame builds a masked client frame (RFC 6455 §5.3).
+// clientFrame builds a final, masked client frame (RFC 6455 §5.3).
 func clientFrame(op byte, payload []byte) []byte {
-	n := len(payload)
-	b := make([]byte, 0, 14+n)
-	b = append(b, 0x80|op)
-	switch {
-	case n <= 125:
-		b = append(b, 0x80|byte(n))
-	case n <= 0xFFFF:
-		b = append(b, 0x80|126, byte(n>>8), byte(n))
-	default:
-		b = append(b, 0x80|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	mask := [4]byte{0x12, 0x34, 0x56, 0x78}
-	b = append(b, mask[:]...)
-	for i, x := range payload {
-		b = append(b, x^mask[i&3])
-	}
-	return b
+	h := wsframe.Header{Fin: true, Opcode: op, Masked: true, Mask: [4]byte{0x12, 0x34, 0x56, 0x78}}
+	return wsframe.AppendFrame(make([]byte, 0, wsframe.MaxHeaderLen+len(payload)), h, payload)
 }
 
 // run is the reader: it parses every complete frame in the buffer after
@@ -202,28 +187,17 @@ func (c *wsConn) parse(now int64) bool {
 	pos := 0
 	var recv, stale, reord, gaps int64
 	bs := c.p.cur.Load()
+	var h wsframe.Header
 	for {
-		if len(b)-pos < 2 {
-			break
+		hdr := h.Parse(b[pos:])
+		if hdr == 0 {
+			break // an incomplete header
 		}
-		b0, b1 := b[pos], b[pos+1]
-		if b1&0x80 != 0 {
+		if h.Masked {
 			c.p.noteErr("masked server frame")
 			return false
 		}
-		hdr, n := 2, int(b1&0x7F)
-		switch n {
-		case 126:
-			if len(b)-pos < 4 {
-				goto partial
-			}
-			hdr, n = 4, int(binary.BigEndian.Uint16(b[pos+2:]))
-		case 127:
-			if len(b)-pos < 10 {
-				goto partial
-			}
-			hdr, n = 10, int(binary.BigEndian.Uint64(b[pos+2:]))
-		}
+		n := int(h.Length)
 		if len(b)-pos < hdr+n {
 			if hdr+n > len(c.buf) { // a frame larger than the buffer: grow it
 				nb := make([]byte, hdr+n)
@@ -236,8 +210,8 @@ func (c *wsConn) parse(now int64) bool {
 		}
 		payload := b[pos+hdr : pos+hdr+n]
 		pos += hdr + n
-		switch b0 & 0x0F {
-		case 0x1: // text
+		switch h.Opcode {
+		case wsframe.OpText:
 			if bytes.HasPrefix(payload, benchPrefix) {
 				bid, rest := atoi(payload[len(benchPrefix):])
 				seq, rest := atoi(skipKey(rest)) // ,"s":
@@ -288,20 +262,16 @@ func (c *wsConn) parse(now int64) bool {
 				c.p.errs.Add(1)
 				c.p.noteErr(string(payload))
 			}
-		case 0x9: // ping: answer with a pong carrying the same data
-			if _, err := c.nc.Write(clientFrame(0xA, payload)); err != nil {
+		case wsframe.OpPing: // answer with a pong carrying the same data
+			if _, err := c.nc.Write(clientFrame(wsframe.OpPong, payload)); err != nil {
 				return false
 			}
-		case 0x8: // close
-			code := 0
-			if len(payload) >= 2 {
-				code = int(binary.BigEndian.Uint16(payload))
-			}
-			c.p.noteErr(fmt.Sprintf("server closed a connection: %d %q", code, payload[min(2, len(payload)):]))
+		case wsframe.OpClose:
+			code, reason, _ := wsframe.ParseClose(payload)
+			c.p.noteErr(fmt.Sprintf("server closed a connection: %d %q", code, reason))
 			return false
 		}
 	}
-partial:
 	c.have = copy(c.buf, b[pos:])
 	c.flush(bs, recv, stale, reord, gaps)
 	return true

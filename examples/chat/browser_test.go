@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -13,11 +12,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/echows/echows/examples/worker/job"
+	"github.com/echows/echows/internal/testenv"
 )
 
 // The end-to-end test drives the chat page in a real headless Chromium. It
-// is skipped when no Chromium is installed; CI installs the Debian package
-// chromium. Screenshots go to $ECHOWS_SCREENSHOT_DIR when it is set (and to
+// is skipped when no Chromium is installed, and fails then under CI=true (CI
+// installs the Debian package chromium). Screenshots go to $ECHOWS_SCREENSHOT_DIR when it is set (and to
 // the test's temporary directory, removed afterwards, when it is not).
 
 // waitTimeout bounds every wait for the page. It guards against a hung
@@ -32,13 +32,7 @@ func findChromium(t *testing.T) string {
 	if p := os.Getenv("ECHOWS_CHROMIUM"); p != "" {
 		return p
 	}
-	for _, name := range browsers {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("chromium not found: install the Debian package chromium (or set ECHOWS_CHROMIUM to a Chrome binary)")
-	return ""
+	return testenv.LookPath(t, "install the Debian package chromium (or set ECHOWS_CHROMIUM to a Chrome binary)", browsers...)
 }
 
 // startBrowser starts a headless Chromium with a fresh profile and returns

@@ -5,16 +5,16 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/echows/echows/internal/testenv"
 )
 
 // The unit tests of the browser client library (static/echows.js) are
 // JavaScript, in testdata/echows.test.mjs, run with Node's test runner
-// against a fake WebSocket. Skipped when node is not installed.
+// against a fake WebSocket. Skipped when node is not installed (a failure
+// under CI=true).
 func TestClientLibraryWithNode(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not found: install Node.js 18 or later to run the client library's unit tests")
-	}
+	node := testenv.LookPath(t, "install Node.js 18 or later to run the client library's unit tests", "node")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, node, "--test", "testdata/echows.test.mjs").CombinedOutput()

@@ -7,7 +7,8 @@
 // emitter, all on one private redis-server, and check that each side reaches
 // the other's clients with byte-identical frames. js/install.sh installs the
 // pinned packages (npm ci) once per test binary; the tests skip when node or
-// npm is missing, and in -short mode.
+// npm is missing (and fail under CI=true, see package testenv), and in -short
+// mode.
 //
 // What upstream puts on the wire, byte for byte, is recorded in
 // testdata/upstream-frames.md.

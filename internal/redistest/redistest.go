@@ -10,7 +10,7 @@
 // StartSentinel a Sentinel watching a server, for tests of those clients.
 //
 // When redis-server is not installed the test is skipped with a message that
-// says so; CI installs it.
+// says so, and fails under CI=true (package testenv): CI installs it.
 package redistest
 
 import (
@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/echows/echows/internal/testenv"
 )
 
 // Bounds of the polling loops. They are generous because CI machines can be
@@ -70,7 +72,8 @@ type process struct {
 
 // Start starts a redis-server on a free 127.0.0.1 port, waits until it
 // answers PING, and registers Stop with tb.Cleanup. It skips the test when
-// redis-server is not installed, and fails it when the server does not start.
+// redis-server is not installed (fails it under CI=true), and fails it when
+// the server does not start.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	return start(tb, func(string, int) ([]string, error) { return nil, nil })
@@ -120,10 +123,7 @@ func StartSentinel(tb testing.TB, master *Server, name string) *Server {
 // start runs a server with the given mode-specific arguments; see Start.
 func start(tb testing.TB, args func(dir string, port int) ([]string, error)) *Server {
 	tb.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		tb.Skipf("redistest: redis-server not found (%v); install it (apt-get install redis-server) to run this test", err)
-	}
+	bin := testenv.LookPath(tb, "redistest: install it (apt-get install redis-server) to run this test", "redis-server")
 	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), args: args}
 	tb.Cleanup(s.Stop)
 
@@ -133,6 +133,7 @@ func start(tb testing.TB, args func(dir string, port int) ([]string, error)) *Se
 	// server's bind; the server then exits at once and we try another port.
 	var lastErr error
 	for range startTries {
+		var err error
 		if s.port, err = freePort(); err != nil {
 			tb.Fatalf("redistest: %v", err)
 		}

@@ -1,14 +1,18 @@
 // Package wstest is a WebSocket test client speaking the echows protocol,
 // for tests that run a real server on loopback: it dials, authenticates,
-// reads frames under a deadline and checks close codes.
+// reads frames under a deadline and checks close codes. Client is built on
+// gorilla's client; Raw is a raw-socket client for tests that attack a
+// server with hand-built frames and read its frames strictly.
 package wstest
 
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	gws "github.com/gorilla/websocket"
 
@@ -80,12 +84,16 @@ func (c *Client) Send(event string, data any) {
 }
 
 // Next returns the next frame, or the error that ended the read (a
-// *gws.CloseError for a close frame).
+// *gws.CloseError for a close frame). A text frame that is not valid UTF-8
+// is an error too: gorilla does not check, browsers do.
 func (c *Client) Next() (wire.Message, error) {
 	c.conn.SetReadDeadline(time.Now().Add(ReadTimeout))
-	_, b, err := c.conn.ReadMessage()
+	typ, b, err := c.conn.ReadMessage()
 	if err != nil {
 		return wire.Message{}, err
+	}
+	if typ == gws.TextMessage && !utf8.Valid(b) {
+		return wire.Message{}, fmt.Errorf("server sent a text frame that is not valid UTF-8: %q", b)
 	}
 	var m wire.Message
 	if err := json.Unmarshal(b, &m); err != nil {
