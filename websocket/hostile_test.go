@@ -475,7 +475,7 @@ func TestHostileInvalidUTF8FromRedis(t *testing.T) {
 func TestHostileInvalidUTF8FromTheTransformer(t *testing.T) {
 	ts := startTarget(t, websocket.Config{Hooks: websocket.Hooks{
 		TransformOutbound: func(_ context.Context, _ *websocket.Client, msg websocket.Message) (*websocket.Message, error) {
-			if msg.Event == "fence" {
+			if msg.Event == "fence" || msg.Event == wire.EventError {
 				return &msg, nil
 			}
 			return &websocket.Message{Event: "encrypted", Data: json.RawMessage("\"\xff\xfe\"")}, nil

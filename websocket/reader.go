@@ -6,10 +6,10 @@ import (
 	"io"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	gws "github.com/gorilla/websocket"
 
+	"github.com/echows/echows/internal/wsframe"
 	"github.com/echows/echows/websocket/wire"
 )
 
@@ -40,8 +40,13 @@ func (c *Client) readLoop() {
 			case <-c.ctx.Done():
 			}
 		}
-		if c.controlFrame() {
-			continue // a ping, pong or bad close, handled without entering gorilla
+		switch c.frameHead() {
+		case headHandled:
+			continue // a control frame, handled without entering gorilla
+		case headEnd:
+			c.finish()
+			c.server.wg.Done()
+			return
 		}
 		if !c.readOne() {
 			break
@@ -56,47 +61,81 @@ func (c *Client) readLoop() {
 	c.server.wg.Done()
 }
 
-// controlFrame handles a complete ping, pong or malformed close frame from
-// the client at the head of the read buffer, and reports whether it did: a
-// ping queues its pong (replacing one not yet written), a pong extends the
-// transport deadline, and a close frame with a 1-byte payload, which RFC
-// 6455 §5.5.1 forbids (gorilla would take it as 1005), closes with 1002.
-// Anything else is left to gorilla.
-func (c *Client) controlFrame() bool {
+// headResult is what frameHead did with the frame at the head of the read
+// buffer.
+type headResult uint8
+
+const (
+	headNone    headResult = iota // nothing: gorilla reads it
+	headHandled                   // a control frame, consumed
+	headEnd                       // the connection ends: stop reading
+)
+
+// frameHead handles, at a frame boundary between messages, what the reader
+// answers itself instead of gorilla: a ping queues its pong (replacing one
+// not yet written), a pong extends the transport deadline, and a close
+// frame is checked as RFC 6455 §5.5.1 and §7.4 say (a 1-byte payload, a code
+// that may not be received, or one over 125 bytes: 1002; a reason that is
+// not UTF-8: 1007), and a valid one is answered with the same code and ends
+// the connection. A length with its most significant bit set (§5.2) fails
+// the connection with 1002. Anything else is left to gorilla.
+func (c *Client) frameHead() headResult {
 	if c.br == nil {
-		return false
+		return headNone
 	}
 	h, err := c.br.Peek(2)
 	if err != nil {
-		return false
+		return headNone
 	}
 	op, n := h[0]&0x0F, int(h[1]&0x7F)
-	if h[0]&0xF0 != finBit || h[1]&0x80 == 0 || n > 125 {
-		return false
+	if n == 127 {
+		if l, err := c.br.Peek(10); err == nil && l[2]&0x80 != 0 {
+			c.closeWith(wire.CloseProtocolError, wire.ReasonProtocolError)
+			return headEnd // the stream cannot be framed any more
+		}
 	}
-	if op != opPing && op != opPong && (op != opClose || n != 1) {
-		return false
+	if h[0]&0xF0 != finBit || h[1]&0x80 == 0 || n > 125 || (op != opPing && op != opPong && op != opClose) {
+		return headNone
 	}
 	f, err := c.br.Peek(2 + 4 + n)
 	if err != nil {
-		return false
+		return headNone
 	}
-	switch op {
-	case opClose:
-		c.closeWith(wire.CloseProtocolError, wire.ReasonProtocolError)
-		_, _ = c.br.Discard(2 + 4 + n)
-		return true
-	case opPing:
-		pong := make([]byte, 2+n)
-		pong[0], pong[1] = finBit|opPong, byte(n)
-		for i := range n {
-			pong[2+i] = f[6+i] ^ f[2+i&3]
-		}
-		c.kick(c.out.setPong(c, pong))
+	payload := make([]byte, n)
+	for i := range n {
+		payload[i] = f[6+i] ^ f[2+i&3]
 	}
 	_, _ = c.br.Discard(2 + 4 + n)
+	switch op {
+	case opClose:
+		return c.peerClosed(payload)
+	case opPing:
+		c.kick(c.out.setPong(c, controlFrameOf(opPong, payload)))
+	}
 	c.pinged()
-	return true
+	return headHandled
+}
+
+// peerClosed answers the peer's close frame: with the same code when it is
+// valid (the connection then ends), with 1002 or 1007 when it is not (the
+// peer then has closeGrace to answer).
+func (c *Client) peerClosed(payload []byte) headResult {
+	code, _, err := wsframe.ParseClose(payload)
+	switch {
+	case errors.Is(err, wsframe.ErrCloseReason):
+		c.closeWith(wire.CloseInvalidPayload, wire.ReasonInvalidUTF8)
+		return headHandled
+	case err != nil:
+		c.closeWith(wire.CloseProtocolError, wire.ReasonProtocolError)
+		return headHandled
+	}
+	c.server.log.Debug("websocket: client closed", "client", c.id, "code", code)
+	reply := closeFrame(code, "")
+	if code == wsframe.CloseNoStatus {
+		reply = controlFrameOf(opClose, nil) // no status: an empty close
+	}
+	c.queueClose(reply) // nothing if the server's own close went first
+	return headEnd
 }
 
 // readOne reads frames until it has handled one message (true) or the
@@ -120,7 +159,7 @@ func (c *Client) readOne() bool {
 		}
 		buf := readBuffers.Get().(*bytes.Buffer)
 		buf.Reset()
-		_, err = buf.ReadFrom(r)
+		valid, err := readText(buf, r)
 		if err != nil {
 			readBuffers.Put(buf)
 			c.logReadEnd(err)
@@ -128,7 +167,7 @@ func (c *Client) readOne() bool {
 		}
 		c.touch()
 		c.pinged()
-		if !utf8.Valid(buf.Bytes()) {
+		if !valid {
 			readBuffers.Put(buf)
 			c.closeWith(wire.CloseInvalidPayload, wire.ReasonInvalidUTF8)
 			continue // until the peer answers the close, or closeGrace
@@ -139,6 +178,28 @@ func (c *Client) readOne() bool {
 		}
 		c.handle(msg, err)
 		return true
+	}
+}
+
+// readText reads a text message from r into buf, checking UTF-8 as it
+// comes (RFC 6455 §8.1 "fail fast"): at the first invalid piece it stops
+// and reports false, without reading the rest of the message.
+func readText(buf *bytes.Buffer, r io.Reader) (valid bool, err error) {
+	var u wsframe.UTF8
+	for {
+		buf.Grow(bytes.MinRead)
+		b := buf.AvailableBuffer()
+		n, err := r.Read(b[:cap(b)])
+		buf.Write(b[:n])
+		if !u.Write(b[:n]) {
+			return false, nil
+		}
+		switch {
+		case err == io.EOF:
+			return u.End(), nil
+		case err != nil:
+			return false, err
+		}
 	}
 }
 
