@@ -52,6 +52,7 @@ type Client struct {
 	br          *bufio.Reader   // gorilla's read buffer
 	raw         net.Conn        // the hijacked connection; only the write token's holder writes to it
 	rc          syscall.RawConn // raw's, for non-blocking writes; nil when it has none (TLS)
+	fd          int             // raw's socket number, for parking; -1 when it has none
 	ctx         context.Context
 	cancel      context.CancelFunc
 	connectedAt time.Time
@@ -73,6 +74,15 @@ type Client struct {
 
 	// frames and bytesIn are the inbound budgets, used by the reader only.
 	frames, bytesIn bucket
+	// lastRead is when the peer last sent a frame (unix nanoseconds): the
+	// ping sweep drops a peer silent for IdleTimeout.
+	lastRead atomic.Int64
+	// parked is set while the reader waits in the server's epoll set;
+	// armed (the socket is in the set) and closedSocket are guarded by the
+	// parker's lock.
+	parked       atomic.Bool
+	armed        bool
+	closedSocket bool
 	// hooksPending counts the goroutines that must end before the
 	// disconnected hook runs: the reader, and the authentication goroutine
 	// while it runs (see hooksDone).
@@ -225,6 +235,7 @@ func (c *Client) queueClose(frame []byte) bool {
 	if first {
 		c.raw.SetReadDeadline(time.Now().Add(closeGrace))
 		c.cancel()
+		c.unpark() // the reader waits for the peer's answer under the deadline
 	}
 	c.kick(st)
 	return first

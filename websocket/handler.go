@@ -64,6 +64,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		br:          hw.br,
 		raw:         hw.conn.Conn,
 		rc:          rawConnOf(hw.conn.Conn),
+		fd:          -1,
 		connectedAt: now,
 		header:      r.Header,
 	}
@@ -71,6 +72,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.state.Store(int32(StateUnauthorized))
 	c.lastActivity.Store(now.UnixNano())
 	c.hooksPending.Store(1) // the reader's
+	c.fd = rawFD(c.rc)
 	hw.conn.client.Store(c)
 
 	conn.SetPongHandler(func(string) error { c.throttleFrame(); c.pinged(); return nil })
@@ -83,7 +85,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.index.add(c)
 	c.resetAuthTimer(s.cfg.AuthTimeout)
 	c.pinged()
-	go c.readLoop()
+	if c.br == nil || c.br.Buffered() > 0 || !s.park(c) {
+		go c.read(false)
+	}
 	// Shutdown marks the server closing, then closes the clients it finds
 	// indexed: a client indexed meanwhile sees the mark here.
 	s.mu.Lock()
@@ -94,12 +98,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pinged extends the transport deadline: the peer is alive.
-func (c *Client) pinged() {
-	if !c.server.cfg.DisablePings {
-		c.out.extendRead(c, c.server.cfg.IdleTimeout)
-	}
-}
+// pinged records that the peer sent a frame: it is alive (see
+// Server.dropSilent).
+func (c *Client) pinged() { c.lastRead.Store(time.Now().UnixNano()) }
 
 func (s *Server) checkOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")

@@ -27,8 +27,22 @@ func (s *Server) sweep(ctx context.Context) {
 			return
 		case now := <-heartbeat.C:
 			s.closeIdle(now)
-		case <-pings:
+		case now := <-pings:
+			s.dropSilent(now)
 			s.pingAll()
+		}
+	}
+}
+
+// dropSilent closes the sockets of clients that sent nothing for
+// IdleTimeout, not even a pong: the transport is gone (a proxy dropped an
+// idle connection, a peer vanished without a reset).
+func (s *Server) dropSilent(now time.Time) {
+	deadline := now.Add(-s.cfg.IdleTimeout).UnixNano()
+	for _, c := range s.index.all() {
+		if c.lastRead.Load() < deadline {
+			s.log.Debug("websocket: peer silent for IdleTimeout, dropped", "client", c.id)
+			c.closeSocket()
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 // writer goroutine of its own.
 func rawConnOf(net.Conn) syscall.RawConn { return nil }
 
+func rawFD(syscall.RawConn) int { return -1 }
+
 func tryWrite(syscall.RawConn, []byte) (int, error) {
 	return 0, errors.New("websocket: non-blocking writes are not supported here")
 }

@@ -22,6 +22,15 @@ func rawConnOf(nc net.Conn) syscall.RawConn {
 	return rc
 }
 
+// rawFD returns the socket number of rc, or -1.
+func rawFD(rc syscall.RawConn) int {
+	fd := -1
+	if rc != nil {
+		_ = rc.Control(func(s uintptr) { fd = int(s) })
+	}
+	return fd
+}
+
 // tryWrite writes as much of p as the socket takes now, without waiting:
 // the runtime's sockets are non-blocking, and returning true from the
 // callback tells the runtime not to wait for the socket to become writable.

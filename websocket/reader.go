@@ -15,19 +15,29 @@ import (
 
 var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// readLoop reads the client's frames until the connection ends, then
+// read reads the client's frames until the connection ends, then
 // finishes the client. It is the only reader of the connection, and runs
 // the hooks that must see the client's messages in order.
+//
+// Between messages, with nothing buffered, the reader parks: the client
+// waits in the server's epoll set, off any goroutine, until the socket is
+// readable, and read starts again with woken set (see park_linux.go).
+// Otherwise it waits for the next frame on a shallow stack, rather than
+// deep in gorilla's frame reader. After each message it goes on on a fresh
+// goroutine, so that the stack this one grew (JSON decoding, hooks) is
+// freed now instead of staying with the client while it idles.
 //
 // Before each frame it applies the client's budgets: it waits while the
 // client's outbound queue is over BackpressureLimit (a peer that sends but
 // does not read is not read either) and while the client is over its
 // MessageRate; ReadRate is applied as bytes come in (see queuedConn.Read).
-func (c *Client) readLoop() {
+func (c *Client) read(woken bool) {
 	for {
-		// Wait for the next frame here, on a shallow stack, rather than deep
-		// in gorilla's frame reader: an idle client's goroutine stays small.
 		if c.br != nil && c.br.Buffered() == 0 {
+			if !woken && c.server.park(c) {
+				return
+			}
+			woken = false
 			if _, err := c.br.Peek(1); err != nil {
 				c.logReadEnd(err)
 				break
@@ -51,10 +61,9 @@ func (c *Client) readLoop() {
 		if !c.readOne() {
 			break
 		}
-		// The message was handled: go on reading on a fresh goroutine, so
-		// that the stack this one grew (JSON decoding, hooks) is freed now
-		// instead of staying with the client while it idles.
-		go c.readLoop() // the wait group count carries over
+		if c.br == nil || c.br.Buffered() > 0 || !c.server.park(c) {
+			go c.read(false) // the wait group count carries over
+		}
 		return
 	}
 	c.finish()
@@ -236,6 +245,6 @@ func (c *Client) finish() {
 		t.Stop()
 	}
 	c.out.kill()
-	c.raw.Close()
+	c.closeSocket()
 	c.hooksDone()
 }

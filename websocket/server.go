@@ -61,6 +61,9 @@ type Server struct {
 
 	utf8Mu      sync.Mutex
 	utf8Sources map[string]struct{} // sources of invalid UTF-8 already logged
+
+	parker      parker // idle readers wait here, off goroutines
+	parkErrOnce sync.Once
 }
 
 // New returns a Server for cfg, with defaults applied. It fails with an
@@ -196,10 +199,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = fmt.Errorf("websocket shutdown: %w", ctx.Err())
 		s.hookCancel()
 		for _, c := range s.index.all() {
-			c.raw.Close()
+			c.closeSocket()
 		}
 	}
 	s.hookCancel()
+	s.parker.stop() // every client is closed: none parks again
 	if sub != nil {
 		if cerr := sub.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("websocket shutdown: unsubscribe: %w", cerr)

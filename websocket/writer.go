@@ -103,7 +103,7 @@ func (c *Client) flushOnce() (again bool) {
 	}
 	q.mu.Unlock()
 	if err != nil {
-		c.raw.Close() // the reader sees it and finishes the client
+		c.closeSocket() // the reader sees it and finishes the client
 	}
 	return false
 }
@@ -144,7 +144,7 @@ func (c *Client) writeLoop() {
 		}
 		q.mu.Unlock()
 		if err != nil {
-			c.raw.Close() // the reader sees it and finishes the client
+			c.closeSocket() // the reader sees it and finishes the client
 		}
 	}
 }
@@ -261,14 +261,4 @@ func (c *Client) transform(o *outbound) []byte {
 		c.server.invalidUTF8(sourceTransformer)
 	}
 	return frame
-}
-
-// extendRead moves the read deadline to now+d, unless a close is under way
-// (then the close grace deadline stands).
-func (q *queue) extendRead(c *Client, d time.Duration) {
-	q.mu.Lock()
-	if !q.closed {
-		c.raw.SetReadDeadline(time.Now().Add(d))
-	}
-	q.mu.Unlock()
 }

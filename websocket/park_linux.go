@@ -1,0 +1,188 @@
+package websocket
+
+import (
+	"errors"
+	"sync"
+	"syscall"
+)
+
+// parker keeps idle readers off goroutines: a connection with nothing to
+// read waits in one epoll set of the server's instead of in a goroutine
+// blocked in Read, whose stack (2 KiB at least) would be most of what an
+// idle connection costs. When the socket becomes readable (data, EOF, an
+// error) the parker starts the client's read loop again.
+//
+// The runtime's own poller watches the same socket; a socket may be in
+// several epoll sets, and the reader uses it through net.Conn as before.
+// Each park arms the socket once (EPOLLONESHOT); a level-triggered arm
+// reports data that came before it at once.
+type parker struct {
+	epfd int
+	wake [2]int // a pipe: a byte on it stops run
+
+	start sync.Once
+	err   error // set when the epoll set could not be made: no parking
+
+	mu      sync.Mutex // guards the fields below and each client's fd fields
+	byFD    map[int32]parked
+	seq     int32
+	done    chan struct{} // closed when run returned; nil until run starts
+	stopped bool          // the epoll set is closed: park no more
+}
+
+// parked is a client waiting in the epoll set, and the sequence number of
+// its arming (a socket number may be reused by a later connection).
+type parked struct {
+	c   *Client
+	seq int32
+}
+
+const parkEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+// park arms c's socket and reports true when c now waits in the epoll set:
+// the caller's goroutine must then return. It reports false when c cannot
+// park (no socket number, or no epoll set), and the caller reads on.
+func (s *Server) park(c *Client) bool {
+	p := &s.parker
+	if c.fd < 0 || !p.ready(s) {
+		return false
+	}
+	p.mu.Lock()
+	if c.closedSocket || p.stopped {
+		p.mu.Unlock()
+		return false // the read fails at once: finish on this goroutine
+	}
+	p.seq = (p.seq + 1) & 0x7FFFFFFF // never -1, the wake pipe's
+	ev := syscall.EpollEvent{Events: parkEvents, Fd: int32(c.fd), Pad: p.seq}
+	op := syscall.EPOLL_CTL_MOD
+	if !c.armed {
+		op = syscall.EPOLL_CTL_ADD
+	}
+	c.parked.Store(true)
+	if err := syscall.EpollCtl(p.epfd, op, c.fd, &ev); err != nil {
+		c.parked.Store(false)
+		p.mu.Unlock()
+		return false
+	}
+	c.armed = true
+	p.byFD[int32(c.fd)] = parked{c, p.seq}
+	p.mu.Unlock()
+	// A close queued meanwhile may have found nothing to unpark: a reader
+	// waiting for the peer's answer to a close must read under the close's
+	// deadline, so take the reader back unless someone else already did.
+	if c.ctx.Err() != nil && c.parked.CompareAndSwap(true, false) {
+		return false
+	}
+	return true
+}
+
+// unpark starts c's reader again if it waits in the epoll set, so that it
+// reads what came, a close the server queued, or a socket closed under it.
+func (c *Client) unpark() {
+	if c.parked.CompareAndSwap(true, false) {
+		go c.read(true) // the wait group count carries over
+	}
+}
+
+// closeSocket closes c's socket, once, taking it out of the epoll set
+// first (a closed socket leaves epoll sets without a word), and starts its
+// reader if it was parked, so that the reader finishes the client.
+func (c *Client) closeSocket() {
+	p := &c.server.parker
+	p.mu.Lock()
+	if c.closedSocket {
+		p.mu.Unlock()
+		return
+	}
+	c.closedSocket = true
+	if c.armed && !p.stopped {
+		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
+		delete(p.byFD, int32(c.fd))
+		c.armed = false
+	}
+	p.mu.Unlock()
+	c.raw.Close()
+	c.unpark()
+}
+
+// ready makes the epoll set and starts run, once; it reports whether
+// parking works.
+func (p *parker) ready(s *Server) bool {
+	p.start.Do(func() {
+		p.epfd, p.err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+		if p.err != nil {
+			return
+		}
+		if p.err = syscall.Pipe2(p.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); p.err != nil {
+			syscall.Close(p.epfd)
+			return
+		}
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p.wake[0]), Pad: -1}
+		if p.err = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, p.wake[0], &ev); p.err != nil {
+			p.closeFDs()
+			return
+		}
+		p.mu.Lock()
+		p.byFD = make(map[int32]parked)
+		p.done = make(chan struct{})
+		p.mu.Unlock()
+		go p.run()
+	})
+	if p.err != nil {
+		s.parkErrOnce.Do(func() {
+			s.log.Warn("websocket: idle readers cannot park (they keep their goroutines)", "err", p.err)
+		})
+	}
+	return p.err == nil
+}
+
+// run waits for parked sockets to become readable and starts their read
+// loops, until stop.
+func (p *parker) run() {
+	defer close(p.done)
+	events := make([]syscall.EpollEvent, 128)
+	for {
+		n, err := syscall.EpollWait(p.epfd, events, -1)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		var wake []*Client
+		p.mu.Lock()
+		for _, ev := range events[:n] {
+			if ev.Pad == -1 && ev.Fd == int32(p.wake[0]) {
+				p.mu.Unlock()
+				return
+			}
+			if w, ok := p.byFD[ev.Fd]; ok && w.seq == ev.Pad {
+				wake = append(wake, w.c)
+			}
+		}
+		p.mu.Unlock()
+		for _, c := range wake {
+			c.unpark()
+		}
+	}
+}
+
+// stop ends run and closes the epoll set; call it once no client is left.
+func (p *parker) stop() {
+	p.mu.Lock()
+	done, stopped := p.done, p.stopped
+	p.stopped = true
+	p.mu.Unlock()
+	if done == nil || stopped {
+		return
+	}
+	_, _ = syscall.Write(p.wake[1], []byte{1})
+	<-done
+	p.closeFDs()
+}
+
+func (p *parker) closeFDs() {
+	syscall.Close(p.epfd)
+	syscall.Close(p.wake[0])
+	syscall.Close(p.wake[1])
+}
