@@ -19,13 +19,15 @@ var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // finishes the client. It is the only reader of the connection, and runs
 // the hooks that must see the client's messages in order.
 //
-// Between messages, with nothing buffered, the reader parks: the client
-// waits in the server's epoll set, off any goroutine, until the socket is
-// readable, and read starts again with woken set (see park_linux.go).
-// Otherwise it waits for the next frame on a shallow stack, rather than
-// deep in gorilla's frame reader. After each message it goes on on a fresh
-// goroutine, so that the stack this one grew (JSON decoding, hooks) is
-// freed now instead of staying with the client while it idles.
+// Between messages, with nothing buffered, the reader first lingers a
+// moment (readLinger) on the stack it grew, so that a client that sends
+// often does not make each message start on a fresh goroutine whose stack
+// grows again (copying a stack costs more than decoding a small message),
+// then parks: the client waits in the server's epoll set, off any
+// goroutine, until the socket is readable, and read starts again with woken
+// set (see park_linux.go). Where parking is not available it waits for the
+// next frame on a fresh goroutine's shallow stack, rather than deep in
+// gorilla's frame reader, so that an idle client's goroutine stays small.
 //
 // Before each frame it applies the client's budgets: it waits while the
 // client's outbound queue is over BackpressureLimit (a peer that sends but
@@ -61,6 +63,9 @@ func (c *Client) read(woken bool) {
 		if !c.readOne() {
 			break
 		}
+		if c.linger() {
+			continue // more came meanwhile: read it on this stack
+		}
 		if c.br == nil || c.br.Buffered() > 0 || !c.server.park(c) {
 			go c.read(false) // the wait group count carries over
 		}
@@ -68,6 +73,29 @@ func (c *Client) read(woken bool) {
 	}
 	c.finish()
 	c.server.wg.Done()
+}
+
+// readLinger is how long a reader waits for the client's next frame on the
+// stack it grew before it parks.
+const readLinger = 20 * time.Millisecond
+
+// linger waits at most readLinger for the client's next frame and reports
+// whether one came (or something is buffered). It does not wait while a
+// close is under way (the close's deadline stands then), nor on a socket
+// that cannot park (TLS: a read deadline that expires may break it).
+func (c *Client) linger() bool {
+	if c.br == nil || c.br.Buffered() > 0 {
+		return c.br != nil
+	}
+	if c.fd < 0 || c.ctx.Err() != nil {
+		return false
+	}
+	c.raw.SetReadDeadline(time.Now().Add(readLinger))
+	_, err := c.br.Peek(1) // a timeout is remembered by nothing: bufio returns it once
+	if c.ctx.Err() == nil {
+		c.raw.SetReadDeadline(time.Time{})
+	}
+	return err == nil
 }
 
 // headResult is what frameHead did with the frame at the head of the read

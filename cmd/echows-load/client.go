@@ -99,32 +99,10 @@ func (p *pool) dial(token string, timeout time.Duration) error {
 	}
 	deadline := time.Now().Add(timeout)
 	nc.SetDeadline(deadline)
-	if _, err := fmt.Fprintf(nc, upgradeReq, p.path, p.addr); err != nil {
+	c := &wsConn{p: p, nc: nc, buf: make([]byte, p.bufSize), connected: make(chan struct{})}
+	if c.have, err = upgrade(nc, p.path, p.addr, c.buf); err != nil {
 		nc.Close()
 		return err
-	}
-	c := &wsConn{p: p, nc: nc, buf: make([]byte, p.bufSize), connected: make(chan struct{})}
-	// Read the response head; keep whatever follows it.
-	for {
-		n, err := nc.Read(c.buf[c.have:])
-		c.have += n
-		if i := bytes.Index(c.buf[:c.have], []byte("\r\n\r\n")); i >= 0 {
-			if !bytes.HasPrefix(c.buf, []byte("HTTP/1.1 101")) {
-				nc.Close()
-				line, _, _ := bytes.Cut(c.buf[:i], []byte("\r\n"))
-				return fmt.Errorf("upgrade refused: %s", line)
-			}
-			c.have = copy(c.buf, c.buf[i+4:c.have])
-			break
-		}
-		if err != nil {
-			nc.Close()
-			return fmt.Errorf("upgrade: %w", err)
-		}
-		if c.have == len(c.buf) {
-			nc.Close()
-			return errors.New("upgrade: response head too large")
-		}
 	}
 	auth := []byte(`{"event":"authenticate","data":{"token":` + strconv.Quote(token) + `}}`)
 	if _, err := nc.Write(clientFrame(wsframe.OpText, auth)); err != nil {
@@ -143,6 +121,33 @@ func (p *pool) dial(token string, timeout time.Duration) error {
 	case <-time.After(time.Until(deadline)):
 		nc.Close()
 		return errors.New("no connected event in time")
+	}
+}
+
+// upgrade sends the WebSocket upgrade request on nc and reads the response
+// head into buf; it returns how many bytes after the head buf holds (frames
+// that came with it).
+func upgrade(nc net.Conn, path, addr string, buf []byte) (int, error) {
+	if _, err := fmt.Fprintf(nc, upgradeReq, path, addr); err != nil {
+		return 0, err
+	}
+	have := 0
+	for {
+		n, err := nc.Read(buf[have:])
+		have += n
+		if i := bytes.Index(buf[:have], []byte("\r\n\r\n")); i >= 0 {
+			if !bytes.HasPrefix(buf, []byte("HTTP/1.1 101")) {
+				line, _, _ := bytes.Cut(buf[:i], []byte("\r\n"))
+				return 0, fmt.Errorf("upgrade refused: %s", line)
+			}
+			return copy(buf, buf[i+4:have]), nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("upgrade: %w", err)
+		}
+		if have == len(buf) {
+			return 0, errors.New("upgrade: response head too large")
+		}
 	}
 }
 

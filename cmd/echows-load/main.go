@@ -56,11 +56,17 @@ type options struct {
 	rate         float64
 	publishers   int
 	duration     time.Duration
-	perf         bool
-	heapProfile  string
-	serverEnv    []string
-	serverArgs   []string
-	variants     map[string]variant
+
+	attackProbes   int
+	attackRate     float64
+	attackPingers  int
+	attackFlooders int
+	attackIdle     int
+	perf           bool
+	heapProfile    string
+	serverEnv      []string
+	serverArgs     []string
+	variants       map[string]variant
 }
 
 // variant is a server under test: upstream, or an echows bench server
@@ -129,7 +135,12 @@ func main() {
 	flag.StringVar(&o.room, "room", "ws-default", "the bench room (every client is in the default rooms)")
 	flag.Float64Var(&o.rate, "rate", 100, "steady: messages per second, all publishers together")
 	flag.IntVar(&o.publishers, "publishers", 10, "steady: publishing clients")
-	flag.DurationVar(&o.duration, "duration", 10*time.Second, "steady: length of one measured period")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "steady: length of one measured period; attack: of each phase's probe window")
+	flag.IntVar(&o.attackProbes, "attack-probes", 10, "attack: ordinary clients measuring their round trip")
+	flag.Float64Var(&o.attackRate, "attack-rate", 20, "attack: round trips per second per ordinary client")
+	flag.IntVar(&o.attackPingers, "attack-pingers", 100, "attack: unauthenticated peers flooding pings without reading")
+	flag.IntVar(&o.attackFlooders, "attack-flooders", 1000, "attack: authenticated peers flooding custom events")
+	flag.IntVar(&o.attackIdle, "attack-idle", 10000, "attack: peers that upgrade and never authenticate")
 	var serverEnv string
 	var serverArgs string
 	flag.StringVar(&serverArgs, "server-args", "", "extra arguments of the echows servers, comma-separated (e.g. -idle-timeout=6s)")
@@ -158,7 +169,7 @@ func main() {
 	}
 	for _, s := range o.scenarios {
 		switch s {
-		case "local", "redis", "steady", "steady-redis":
+		case "local", "redis", "steady", "steady-redis", "attack":
 		default:
 			fatalf("unknown scenario %q", s)
 		}
@@ -294,8 +305,9 @@ type runResult struct {
 	GoBefore       goStats `json:"go_before,omitzero"`
 	GoAfter        goStats `json:"go_after,omitzero"`
 
-	Bursts []burstResult `json:"bursts"`
-	Median burstResult   `json:"median"`
+	Bursts []burstResult  `json:"bursts"`
+	Median burstResult    `json:"median"`
+	Attack []attackResult `json:"attack,omitempty"`
 
 	ClientsClosed int64  `json:"clients_closed"`
 	ClientErrors  int64  `json:"client_error_events"`
@@ -360,6 +372,9 @@ func runOne(o options, target, scen string, n, rep int) (r *runResult, err error
 	start := func(cpus string, useRedis bool) (*child, error) {
 		if v.echows {
 			argv := append([]string{v.bin, "-room", o.room, "-pprof"}, o.serverArgs...)
+			if scen == "attack" {
+				argv = append(argv, "-auth-timeout=1m")
+			}
 			if useRedis {
 				argv = append(argv, "-redis", "127.0.0.1:"+strconv.Itoa(redisC.port))
 			}
@@ -375,6 +390,9 @@ func runOne(o options, target, scen string, n, rep int) (r *runResult, err error
 			"APP_ENV_LOGGER_FOLDER_PATH=" + logDir + "/"}
 		if o.quietUp {
 			env = append(env, "QUIET=1")
+		}
+		if scen == "attack" {
+			env = append(env, "AUTH_TIMEOUT=60000")
 		}
 		return startPinned("upstream server", cpus, env, o.upstreamDir, []string{o.bunBin, "server.ts"}, true)
 	}
@@ -397,6 +415,9 @@ func runOne(o options, target, scen string, n, rep int) (r *runResult, err error
 
 	p := &pool{addr: fmt.Sprintf("127.0.0.1:%d", b.port), path: "/ws", bufSize: o.bufSize}
 	defer p.closeAll()
+	if scen == "attack" {
+		n = o.attackProbes // the ordinary clients; the attackers come per phase
+	}
 	cpu0, _ := cpuTime(b.pid)
 	m0 := snapshotMachine()
 	el, failed, cerr := p.connectAll(n, o.dialConc, "u", o.dialTimeout)
@@ -436,6 +457,11 @@ func runOne(o options, target, scen string, n, rep int) (r *runResult, err error
 			float64(r.GoAfter.Stacks-r.GoBefore.Stacks)/d)
 	}
 
+	if scen == "attack" {
+		runAttack(o, r, b, p, v.echows)
+		r.ClientsClosed, r.ClientErrors, r.FirstError = p.closed.Load(), p.errs.Load(), p.firstErr()
+		return r, nil
+	}
 	if scen == "steady" || scen == "steady-redis" {
 		pubs, ap, err := steadyPublishers(o, p, scen, a)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/echows/echows/cmd/echows-load/internal/benchsrv"
+	"github.com/echows/echows/internal/wsframe"
 )
 
 // The steady scenario: the common case of a chat, messages spread over time
@@ -60,7 +61,7 @@ func doSteady(o options, p *pool, pubs []*wsConn, pid int, event string, id, liv
 				buf = append(buf[:0], `{"event":"`+event+`","data":`...)
 				buf = benchsrv.Payload(buf, int(id), int(seq), o.size)
 				buf = append(buf, '}')
-				if _, err := c.nc.Write(clientFrame(0x1, buf)); err != nil {
+				if _, err := c.nc.Write(clientFrame(wsframe.OpText, buf)); err != nil {
 					sendErr.Do(func() { logf("   publisher %d: %v", k, err) })
 					return
 				}

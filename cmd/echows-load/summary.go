@@ -37,6 +37,10 @@ var metrics = []metric{
 func summary(o options, results []*runResult) string {
 	var sb strings.Builder
 	for _, scen := range o.scenarios {
+		if scen == "attack" {
+			sb.WriteString(attackSummary(o, results))
+			continue
+		}
 		for _, n := range o.clients {
 			if strings.HasPrefix(scen, "steady") {
 				fmt.Fprintf(&sb, "\n### %s, %d clients, %d publishers, %g msg/s of %d B for %v per period\n\n", scenTitle(scen), n, o.publishers, o.rate, o.size, o.duration)

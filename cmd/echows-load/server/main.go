@@ -53,6 +53,7 @@ func main() {
 	logLevel := flag.String("log", "warn", "log level: debug, info, warn, error")
 	memProfileRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (1: every allocation in heap profiles); 0: Go's default")
 	idleTimeout := flag.Duration("idle-timeout", 0, "IdleTimeout (pings every half of it); 0: the default, 60 s")
+	authTimeout := flag.Duration("auth-timeout", 0, "AuthTimeout; 0: the default, 5 s")
 	flag.Parse()
 
 	if *memProfileRate > 0 {
@@ -66,6 +67,7 @@ func main() {
 
 	cfg := benchsrv.Config(*room, *backpressure, logger)
 	cfg.IdleTimeout = *idleTimeout
+	cfg.AuthTimeout = *authTimeout
 	var broker *websocket.RedisBroker
 	if *redisAddr != "" {
 		rc := redis.NewClient(&redis.Options{Addr: *redisAddr})

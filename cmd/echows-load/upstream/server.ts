@@ -16,6 +16,7 @@
 //   BACKPRESSURE_LIMIT       Bun's backpressureLimit in bytes (default: the
 //                            helper's, 1 MiB)
 //   HEARTBEAT_TIMEOUT        ms (default 1 h: the load tool sends no heartbeats)
+//   AUTH_TIMEOUT             ms (default 5 s, the helper's)
 //   QUIET=1                  raise the helper's logger to warn (upstream logs
 //                            two info lines per connection by default)
 //
@@ -35,7 +36,7 @@
 // Custom events (the helper's messageHandler), the steady scenario's app:
 //   pub      helper.sendToRoom({room: BENCH_ROOM, event: 'bench', data})
 //   pubsend  helper.send({destination: BENCH_ROOM, payload: {topic: 'bench', data}})
-//   echo     helper.sendToClient({clientId, event: 'echo', data})
+//   echo     helper.sendToClient({clientId, event: 'bench', data})
 
 import { applicationLogger, RedisHelper, WebSocketServerHelper } from '@venizia/ignis-helpers';
 
@@ -75,6 +76,7 @@ const helper = new WebSocketServerHelper({
   server: server as any,
   redisConnection: redis,
   heartbeatTimeout: num('HEARTBEAT_TIMEOUT', 3_600_000),
+  authTimeout: num('AUTH_TIMEOUT', 5_000),
   ...(process.env.BACKPRESSURE_LIMIT
     ? { serverOptions: { backpressureLimit: num('BACKPRESSURE_LIMIT', 1 << 20) } as any }
     : {}),
@@ -93,7 +95,7 @@ const helper = new WebSocketServerHelper({
         helper.send({ destination: room, payload: { topic: 'bench', data: message.data } });
         break;
       case 'echo':
-        helper.sendToClient({ clientId, event: 'echo', data: message.data });
+        helper.sendToClient({ clientId, event: 'bench', data: message.data });
         break;
     }
   },

@@ -30,7 +30,8 @@ import (
 // room on this instance (srv.Local().ToRoom, upstream's sendToRoom);
 // "pubsend" sends it with srv.Send (upstream's send: published for the
 // other instances when room is not here); "echo" answers the sender with the
-// same data (an ordinary client's round trip).
+// same data as a "bench" event (an ordinary client's round trip, measured
+// by the load tool as it measures deliveries).
 func Config(room string, backpressure int, logger *slog.Logger) websocket.Config {
 	return websocket.Config{
 		Settings: websocket.Settings{BackpressureLimit: backpressure, HeartbeatTimeout: time.Hour},
@@ -53,7 +54,7 @@ func Config(room string, backpressure int, logger *slog.Logger) websocket.Config
 				case "pubsend":
 					return c.Server().Send(ctx, room, "bench", msg.Data)
 				case "echo":
-					return c.Send("echo", msg.Data)
+					return c.Send("bench", msg.Data)
 				}
 				return nil
 			},
