@@ -305,7 +305,7 @@ func TestClientLibraryInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := refused{Message: "Authentication failed", Code: 4003, State: "closed",
+	want := refused{Message: "Authentication failed: the server refused the credentials", Code: 4003, State: "closed",
 		States: []string{"connecting", "authenticating", "closed"}, Errors: []string{"Authentication failed"}}
 	if got.Message != want.Message || got.Code != want.Code || got.State != want.State ||
 		!slices.Equal(got.States, want.States) || !slices.Equal(got.Errors, want.Errors) {
