@@ -414,7 +414,7 @@ export class EchowsClient {
   // #delay is the wait before the next attempt; it counts the attempt.
   #delay(pace) {
     const { minDelay, maxDelay, factor, jitter } = this.#backoff;
-    if (pace === Pace.SOON) return Math.round(minDelay * Math.random());
+    if (pace === Pace.SOON) return Math.floor(minDelay * Math.random()); // < minDelay
     const attempt = pace === Pace.LATER ? Math.max(this.#attempt, BUSY_ATTEMPT) : this.#attempt;
     this.#attempt = attempt + 1;
     const base = Math.min(maxDelay, minDelay * factor ** attempt);

@@ -199,7 +199,7 @@ test('paces: 1001 soon, 1013 later, 4001/4002/1009 with the backoff; an error ev
   const { c, ws } = await connected({ reconnect: pacing });
   let socket = FakeSocket.next();
   const away = await closeOnce(c, ws, 1001, { reason: 'Server shutting down' });
-  assert.ok(away.reconnect && away.delay >= 0 && away.delay <= 8, `1001 delay ${away.delay}`);
+  assert.ok(away.reconnect && away.delay >= 0 && away.delay < 8, `1001 delay ${away.delay}`); // the backoff would say 8
   assert.equal(away.message, 'The server is restarting');
 
   let next = await socket;
