@@ -248,12 +248,12 @@ func TestCloseCodes(t *testing.T) {
 
 	t.Run("1006 network lost: reconnects with backoff, sends what was queued", func(t *testing.T) {
 		s := newStack(t, websocket.Settings{})
-		px := startProxy(t, s.http.Listener.Addr().String())
-		p := openPage(t, browser, px.url()) // page and socket through the proxy
+		px := browsertest.StartProxy(t, s.http.Listener.Addr().String())
+		p := openPage(t, browser, px.URL()) // page and socket through the proxy
 		p.start("a", `{ reconnect: `+fast+`, credentials: { name: 'ada' } }`)
 		p.next("a", "connected")
 
-		px.setDown(true)
+		px.SetDown(true)
 		expectClose(t, p.next("a", "close"), 1006, "", "The connection was lost", true)
 		p.js("a", "c.send('ping', 'sent while down')")
 		if q := p.next("a", "queue"); q.Added != 1 || !slices.Equal(q.Pending, []string{"ping"}) {
@@ -265,7 +265,7 @@ func TestCloseCodes(t *testing.T) {
 			t.Errorf("second attempt's delay %v, want the second backoff step, 40", delay(retry))
 		}
 
-		px.setDown(false)
+		px.SetDown(false)
 		p.next("a", "connected")
 		if q := p.next("a", "queue"); q.Sent != 1 || len(q.Pending) != 0 {
 			t.Fatalf("queue after the reconnect: %+v, want the ping sent", q)

@@ -3,13 +3,10 @@ package browserclient_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -121,108 +118,5 @@ func hooks() websocket.Hooks {
 			}
 			return nil
 		},
-	}
-}
-
-// proxy is a TCP proxy in front of a stack: down drops every connection
-// through it and refuses new ones (accepted, then closed at once, as a
-// server that is gone), up lets them through again. The browser sees 1006,
-// as after a network failure.
-type proxy struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup
-
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]struct{}
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.setDown(true)
-		p.wg.Wait()
-	})
-	return p
-}
-
-// url is the proxy's address as an http URL.
-func (p *proxy) url() string { return "http://" + p.ln.Addr().String() + "/" }
-
-func (p *proxy) accept() {
-	defer p.wg.Done()
-	for {
-		in, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		if !p.track(in) {
-			in.Close()
-			continue
-		}
-		p.wg.Add(1)
-		go p.pipe(in)
-	}
-}
-
-// track adds c to the open connections, unless the proxy is down.
-func (p *proxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.down {
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *proxy) untrack(c net.Conn) {
-	p.mu.Lock()
-	delete(p.conns, c)
-	p.mu.Unlock()
-	c.Close()
-}
-
-func (p *proxy) pipe(in net.Conn) {
-	defer p.wg.Done()
-	defer p.untrack(in)
-	out, err := net.Dial("tcp", p.target)
-	if err != nil || !p.track(out) {
-		if out != nil {
-			out.Close()
-		}
-		return
-	}
-	defer p.untrack(out)
-	done := make(chan struct{})
-	go func() {
-		io.Copy(out, in)
-		out.Close() // ends the copy below
-		close(done)
-	}()
-	io.Copy(in, out)
-	in.Close()
-	<-done
-}
-
-// setDown drops every connection and refuses new ones (true), or lets them
-// through again (false).
-func (p *proxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for c := range p.conns {
-			c.Close()
-		}
 	}
 }
