@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"testing"
 	"time"
@@ -19,12 +20,7 @@ var closeCode = regexp.MustCompile(`\b(1\d{3}|4\d{3})\b`)
 // text returns the text of the element of selector.
 func text(t *testing.T, tab context.Context, selector string) string {
 	t.Helper()
-	return browsertest.Eval[string](t, tab, "text of "+selector,
-		`document.querySelector(`+jsString(selector)+`).textContent`)
-}
-
-func jsString(s string) string {
-	return "'" + regexp.MustCompile(`['\\]`).ReplaceAllString(s, `\$0`) + "'"
+	return browsertest.Eval[string](t, tab, "text of "+selector, fmt.Sprintf("document.querySelector(%q).textContent", selector))
 }
 
 // noCode fails the test when what the page shows has a close code in it.
