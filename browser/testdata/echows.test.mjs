@@ -69,6 +69,18 @@ async function connected(options) {
   return { c, ws };
 }
 
+// authenticating returns a client that opened its first socket and sent
+// authenticate, the socket, and its connect() promise.
+async function authenticating(options) {
+  const c = newClient(options);
+  const socket = FakeSocket.next();
+  const ready = c.connect();
+  const ws = await socket;
+  ws.open();
+  await ws.sentEvent('authenticate');
+  return { c, ws, ready };
+}
+
 // closeOnce closes ws with code (after an error event when error is set)
 // and returns the client's close event.
 function closeOnce(c, ws, code, { reason = '', error = '' } = {}) {
@@ -156,12 +168,7 @@ for (const [code, error, message] of [
   [1008, 'Too many connections', 'Too many connections for this user: close another tab or window, then connect again'],
 ]) {
   test(`stops after ${code} (${error}), drops the queue, says why`, async () => {
-    const c = newClient();
-    const socket = FakeSocket.next();
-    const ready = c.connect();
-    const ws = await socket;
-    ws.open();
-    await ws.sentEvent('authenticate');
+    const { c, ws, ready } = await authenticating();
     c.send('chat', { text: 'never sent' });
     const dropped = new Promise((resolve) => c.once('queue', (pending, change) => resolve(change.dropped)));
     const before = FakeSocket.created.length;
@@ -179,12 +186,7 @@ for (const [code, error, message] of [
 }
 
 test('4003 after "Authentication error" reconnects: the server failed, not the credentials', async () => {
-  const c = newClient();
-  const socket = FakeSocket.next();
-  c.connect();
-  const ws = await socket;
-  ws.open();
-  await ws.sentEvent('authenticate');
+  const { c, ws } = await authenticating();
   const next = FakeSocket.next();
   const closed = await closeOnce(c, ws, 4003, { reason: 'Authentication failed', error: 'Authentication error' });
   assert.equal(closed.reconnect, true);
@@ -227,12 +229,7 @@ test('paces: 1001 soon, 1013 later, 4001/4002/1009 with the backoff; an error ev
 });
 
 test('1009 before authentication stops: the credentials are too big', async () => {
-  const c = newClient();
-  const socket = FakeSocket.next();
-  const ready = c.connect();
-  const ws = await socket;
-  ws.open();
-  await ws.sentEvent('authenticate');
+  const { c, ws, ready } = await authenticating();
   const e = await closeOnce(c, ws, 1009, { reason: 'Message too big' });
   assert.deepEqual([e.reconnect, e.message], [false, 'The credentials are larger than the server accepts']);
   await assert.rejects(ready, EchowsError);

@@ -41,7 +41,8 @@ func retryNow(t *testing.T, tab context.Context, box string) {
 
 // What a person sees of the page, item by item of issue 14's list, each
 // checked in the DOM and in a screenshot: the login card fits its content;
-// Connect while the server is down says why in the card; while the
+// Connect while the server is down says why in the card (and Cancel
+// stops it); while the
 // connection is lost the room says so in words, the member list greys out
 // and a message sent is shown pending, then sent on reconnect; a room that
 // gets messages while another is open shows an unread count; an empty room
@@ -67,7 +68,7 @@ func TestChatPageFeelsFinished(t *testing.T) {
 	browsertest.Screenshot(t, alice, "1-login")
 
 	// Connect while the server is down: the card says why, and when it
-	// tries again.
+	// tries again; Cancel stops trying.
 	proxy.SetDown(true)
 	do(t, alice, "alice connects while the server is down",
 		chromedp.SendKeys(chromedp.ID("name"), "alice"),
@@ -77,9 +78,14 @@ func TestChatPageFeelsFinished(t *testing.T) {
 	)
 	noCode(t, "the login card", text(t, alice, "#login"))
 	browsertest.Screenshot(t, alice, "2-login-server-down")
+	do(t, alice, "alice cancels",
+		chromedp.Click(chromedp.CSS("#login-status .cancel")),
+		until(`() => document.querySelector('#login-status').hidden && document.querySelector('#login-error').hidden &&
+			!document.querySelector('#connect').disabled && window.chat.client === null`),
+	)
 	proxy.SetDown(false)
-	retryNow(t, alice, "#login-status")
-	do(t, alice, "alice gets in once the server is back",
+	do(t, alice, "alice connects again, and gets in",
+		chromedp.Click(chromedp.ID("connect")),
 		visible(`#rooms li[data-room="lobby"][data-joined="true"]`))
 	logIn(t, bob, chat.pageURL(), "bob") // not through the proxy
 	sees(t, alice, "alice", "bob")
