@@ -2,6 +2,7 @@ package component
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/echows/echows/websocket"
 )
@@ -32,6 +33,25 @@ type Config struct {
 	// option, provide a redis.UniversalClient named "echows" instead (see
 	// UseRedis).
 	RedisURL string
+
+	// BrowserClientPath is where the module also serves the browser client
+	// (package browser: echows.js, for GET and HEAD) on the app's Echo, so
+	// that pages load it without a build step. browser.DefaultPath
+	// ("/echows.js") is the usual choice. It must start with "/".
+	// Optional. Default: "" (not served).
+	BrowserClientPath string
+}
+
+// checkBrowserClientPath reports a BrowserClientPath that cannot be served.
+func (c Config) checkBrowserClientPath() error {
+	switch p := c.BrowserClientPath; {
+	case p == "":
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Errorf("%w: BrowserClientPath %q must start with /", websocket.ErrInvalidConfig, p)
+	case p == c.Path || (c.Path == "" && p == websocket.DefaultPath):
+		return fmt.Errorf("%w: BrowserClientPath %q is the WebSocket endpoint's path", websocket.ErrInvalidConfig, p)
+	}
+	return nil
 }
 
 // checkRedis reports a Config whose Redis setting contradicts the app's

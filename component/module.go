@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
 
+	"github.com/echows/echows/browser"
 	"github.com/echows/echows/emitter"
 	"github.com/echows/echows/internal/serve"
 	"github.com/echows/echows/websocket"
@@ -198,14 +199,25 @@ func newServer(p serverParams) (_ served, err error) {
 	if p.Stack.cfg.RequireEncryption && p.Handshake == nil {
 		return served{}, fmt.Errorf("echows: %w; provide a websocket.HandshakeFunc", websocket.ErrNoHandshake)
 	}
+	if err := p.Stack.cfg.checkBrowserClientPath(); err != nil {
+		return served{}, fmt.Errorf("echows: %w", err)
+	}
 	s, err := p.Stack.NewServer(p.hooks(), p.Handlers...)
 	if err != nil {
 		return served{}, err
 	}
-	return served{Server: s, Gate: serve.Attach(p.Lifecycle, s)}, nil
+	g := serve.Attach(p.Lifecycle, s)
+	g.ScriptPath = p.Stack.cfg.BrowserClientPath
+	return served{Server: s, Gate: g}, nil
 }
 
-// mountEcho mounts the server's gate on the app's Echo v4.
+// mountEcho mounts the server's gate on the app's Echo v4, and the browser
+// client when it is served.
 func mountEcho(e *echo.Echo, s *websocket.Server, g *serve.Gate) {
 	e.GET(s.Path(), echo.WrapHandler(g))
+	if g.ScriptPath != "" {
+		script := echo.WrapHandler(browser.Handler())
+		e.GET(g.ScriptPath, script)
+		e.HEAD(g.ScriptPath, script)
+	}
 }

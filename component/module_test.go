@@ -17,6 +17,10 @@ import (
 	"github.com/echows/echows/lifecycle"
 	"github.com/echows/echows/websocket"
 	"github.com/echows/echows/websocket/wire"
+
+	"github.com/echows/echows/browser"
+	"io"
+	"net/http"
 )
 
 // The whole path through a real app: a client connects and authenticates, a
@@ -111,6 +115,8 @@ func TestInvalidConfigFailsClearly(t *testing.T) {
 		{name: "PathWithoutSlash", cfg: component.Config{Settings: websocket.Settings{Path: "ws"}}, mention: "Path"},
 		{name: "BadRedisURL", cfg: component.Config{RedisURL: "http://not-redis"}, mention: "RedisURL"},
 		{name: "ReservedServerID", cfg: component.Config{Settings: websocket.Settings{ServerID: "emitter"}}, mention: "ServerID"},
+		{name: "BrowserClientPathWithoutSlash", cfg: component.Config{BrowserClientPath: "echows.js"}, mention: "BrowserClientPath"},
+		{name: "BrowserClientPathOnTheEndpoint", cfg: component.Config{BrowserClientPath: "/ws"}, mention: "BrowserClientPath"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			app := fx.New(fx.NopLogger, lifecycle.ProvideEcho, component.Module, fx.Supply(tc.cfg), provideAuth(testAuth))
@@ -259,5 +265,34 @@ func TestInjectedServerDeliversLocallyBeforeStart(t *testing.T) {
 	}
 	if got := wstest.Wait(t, closed, "the client's close"); got.Code != wire.CloseGoingAway {
 		t.Fatalf("client closed with %+v, want 1001", got)
+	}
+}
+
+// With BrowserClientPath the module serves the browser client there (GET
+// and HEAD); without it, nothing.
+func TestBrowserClientPath(t *testing.T) {
+	get := func(a *testApp, method string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(boundedCtx(t), method, "http://"+a.echo.ListenerAddr().String()+browser.DefaultPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	a := startApp(t, component.Config{BrowserClientPath: browser.DefaultPath})
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		resp := get(a, method)
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
+			t.Errorf("%s %s: %s %q", method, browser.DefaultPath, resp.Status, resp.Header.Get("Content-Type"))
+		}
+	}
+	if resp := get(startApp(t, component.Config{}), http.MethodGet); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("without BrowserClientPath: %s, want 404", resp.Status)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v5"
 	"go.uber.org/fx"
 
+	"github.com/echows/echows/browser"
 	"github.com/echows/echows/component"
 	"github.com/echows/echows/internal/serve"
 	"github.com/echows/echows/websocket"
@@ -27,9 +28,15 @@ var Module = fx.Module("echows", component.Core, fx.Invoke(mount))
 // that provide no *echo.Echo themselves.
 var ProvideEcho = fx.Provide(echo.New)
 
-// mount mounts the server's gate (see component.Core) on the app's Echo v5.
+// mount mounts the server's gate (see component.Core) on the app's Echo
+// v5, and the browser client when it is served.
 func mount(e *echo.Echo, s *websocket.Server, g *serve.Gate) {
 	e.GET(s.Path(), echo.WrapHandler(g))
+	if g.ScriptPath != "" {
+		script := echo.WrapHandler(browser.Handler())
+		e.GET(g.ScriptPath, script)
+		e.HEAD(g.ScriptPath, script)
+	}
 }
 
 // Mount registers s on e for GET requests at s.Path(), for apps wired by

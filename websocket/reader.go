@@ -187,6 +187,7 @@ func (c *Client) readOne() bool {
 		typ, r, err := c.conn.NextReader()
 		if err != nil {
 			c.logReadEnd(err)
+			c.drainAfterClose(err)
 			return false
 		}
 		if typ != gws.TextMessage {
@@ -236,6 +237,37 @@ func readText(buf *bytes.Buffer, r io.Reader) (valid bool, err error) {
 			return u.End(), nil
 		case err != nil:
 			return false, err
+		}
+	}
+}
+
+// drainQuiet is how long the peer must have sent nothing for
+// drainAfterClose to stop.
+const drainQuiet = 50 * time.Millisecond
+
+// drainAfterClose reads and drops what the peer still sends after the
+// server closed with 1009 in the middle of a message too long to read,
+// until the peer ends the connection, goes quiet for drainQuiet, or
+// closeGrace passed: closing a socket with data unread makes the kernel
+// reset the connection, and the reset can overtake the close frame, so that
+// the peer never learns why (a browser reports 1006).
+func (c *Client) drainAfterClose(err error) {
+	if !errors.Is(err, gws.ErrReadLimit) {
+		return
+	}
+	var r io.Reader = c.raw
+	if c.br != nil {
+		r = c.br
+	}
+	buf := make([]byte, 4096)
+	for end := time.Now().Add(closeGrace); time.Now().Before(end); {
+		deadline := time.Now().Add(drainQuiet)
+		if deadline.After(end) {
+			deadline = end
+		}
+		c.raw.SetReadDeadline(deadline)
+		if n, err := r.Read(buf); err != nil && n == 0 {
+			return // quiet, gone, or out of time
 		}
 	}
 }

@@ -167,6 +167,13 @@ func TestTortureMaxPayloadLength(t *testing.T) {
 			r.SendFragments(wsframe.OpText, msg[:600], msg[600:])
 			tooBigClose(t, r)
 		}},
+		{"far over the limit, all of it sent: the 1009 is not lost to a reset", func(t *testing.T, r *wstest.Raw) {
+			// The server stops reading at the limit; if it closed the socket
+			// with the rest unread, the kernel's reset would overtake the
+			// close frame, and the peer would see 1006.
+			r.Send(wsframe.OpText, echoFrame(t, 256<<10))
+			tooBigClose(t, r)
+		}},
 		{"a header over the limit, payload never sent: 1009", func(t *testing.T, r *wstest.Raw) {
 			h := masked(wsframe.OpText)
 			h.Length, h.Mask = 1<<20, r.Mask()

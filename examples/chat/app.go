@@ -8,13 +8,14 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
 
+	"github.com/echows/echows/browser"
 	"github.com/echows/echows/component"
 	"github.com/echows/echows/lifecycle"
 	"github.com/echows/echows/websocket"
 )
 
-// static is the chat page: index.html, app.js, style.css and echows.js,
-// the browser client library.
+// static is the chat page: index.html, app.js and style.css. The browser
+// client library, echows.js, is served by package browser.
 //
 //go:embed static
 var static embed.FS
@@ -58,8 +59,10 @@ func App(s Settings) fx.Option {
 	return fx.Options(opts...)
 }
 
-// servePage serves the embedded page at /. The endpoint /ws, a route of
-// its own, takes precedence over the files.
+// servePage serves the embedded page at / and the client library at
+// /echows.js. The endpoint /ws, a route of its own, takes precedence over
+// the files.
 func servePage(e *echo.Echo) {
 	e.StaticFS("/", echo.MustSubFS(static, "static"))
+	e.GET(browser.DefaultPath, echo.WrapHandler(browser.Handler()))
 }

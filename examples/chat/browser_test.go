@@ -2,120 +2,27 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/echows/echows/examples/internal/browsertest"
 	"github.com/echows/echows/examples/worker/job"
-	"github.com/echows/echows/internal/testenv"
 )
 
-// The end-to-end test drives the chat page in a real headless Chromium. It
-// is skipped when no Chromium is installed, and fails then under CI=true (CI
-// installs the Debian package chromium). Screenshots go to $ECHOWS_SCREENSHOT_DIR when it is set (and to
-// the test's temporary directory, removed afterwards, when it is not).
+// The end-to-end tests drive the chat page in a real headless Chromium
+// (see examples/internal/browsertest): skipped when none is installed,
+// except under CI=true; CI installs the Debian package chromium.
+// Screenshots go to $ECHOWS_SCREENSHOT_DIR when it is set (and to the
+// test's temporary directory, removed afterwards, when it is not).
 
-// waitTimeout bounds every wait for the page. It guards against a hung
-// test; it is no assertion about speed.
-const waitTimeout = 15 * time.Second
-
-// browsers are the names Chromium goes by; $ECHOWS_CHROMIUM overrides them.
-var browsers = []string{"chromium", "chromium-browser", "google-chrome-stable", "google-chrome"}
-
-func findChromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("ECHOWS_CHROMIUM"); p != "" {
-		return p
-	}
-	return testenv.LookPath(t, "install the Debian package chromium (or set ECHOWS_CHROMIUM to a Chrome binary)", browsers...)
-}
-
-// startBrowser starts a headless Chromium with a fresh profile and returns
-// the context of its first tab. The browser is gone when the test ends.
-func startBrowser(t *testing.T, ctx context.Context) context.Context {
-	t.Helper()
-	chromium := findChromium(t)
-	t.Logf("browser: %s", chromium)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // CI runs as root, where the sandbox cannot start
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 760),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc) // kills the browser and waits for it
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelTab)
-	if err := chromedp.Do(tab); err != nil { // starts the browser
-		t.Fatalf("start chromium: %v", err)
-	}
-	logConsole(t, tab, "tab 1")
-	return tab
-}
-
-// newTab opens a tab in a browser context of its own (its own storage, as a
-// second person on another computer would have).
-func newTab(t *testing.T, browser context.Context, name string) context.Context {
-	t.Helper()
-	tab, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("open tab %s: %v", name, err)
-	}
-	logConsole(t, tab, name)
-	return tab
-}
-
-// logConsole copies what the page writes to its console into the test log.
-func logConsole(t *testing.T, tab context.Context, name string) {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	messages := chromedp.Console(tab)
-	go func() {
-		defer wg.Done()
-		for m, err := range messages {
-			if err != nil {
-				return // the tab is closed
-			}
-			t.Logf("%s console: %s", name, m)
-		}
-	}()
-	// Cleanups run last-in first-out: this one runs before those that
-	// closed the tab and the browser.
-	t.Cleanup(func() {
-		chromedp.Cancel(tab)
-		wg.Wait()
-	})
-}
-
-// do runs actions in a tab, failing the test with what was being done.
-func do(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(tab, actions...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-// until waits for a JavaScript function of args to return a truthy value.
-func until(fn string, args ...any) chromedp.Action[chromedp.Void] {
-	return chromedp.PollFunction[chromedp.Void](fn,
-		chromedp.WithPollingArgs(args...),
-		chromedp.WithPollingInterval(20*time.Millisecond),
-		chromedp.WithPollingTimeout(waitTimeout),
-	)
-}
-
-func visible(selector string) chromedp.Action[chromedp.Void] {
-	return chromedp.WaitVisible(chromedp.CSS(selector))
-}
+var (
+	do      = browsertest.Do
+	until   = browsertest.Until
+	visible = browsertest.Visible
+)
 
 // logIn opens the page, picks name and waits until the person is in the
 // lobby, which the page joins by itself.
@@ -153,7 +60,7 @@ func say(t *testing.T, tab context.Context, who, text string) {
 func hears(t *testing.T, tab context.Context, who, room, from, text string) {
 	t.Helper()
 	do(t, tab, who+" hears "+from+": "+text, until(`(room, from, text) =>
-		[...document.querySelectorAll('#messages ol[data-room="' + room + '"] li.msg')].some((li) =>
+		[...document.querySelectorAll('#messages ol[data-room="' + room + '"] li.msg:not(.pending)')].some((li) =>
 			li.querySelector('.from').textContent === from && li.querySelector('.text').textContent === text)`,
 		room, from, text))
 }
@@ -165,36 +72,17 @@ func sees(t *testing.T, tab context.Context, who, user string) {
 		[...document.querySelectorAll('#members li')].some((li) => li.textContent === user)`, user))
 }
 
-func screenshot(t *testing.T, tab context.Context, name string) {
-	t.Helper()
-	png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	dir := os.Getenv("ECHOWS_SCREENSHOT_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
-}
-
 // Two people chat in a room; one's connection is dropped by the server,
 // and the page reconnects, authenticates again, joins its rooms again and
 // hears the next message.
 func TestChatInBrowser(t *testing.T) {
-	findChromium(t) // skips before anything starts
+	browsertest.Chromium(t) // skips before anything starts
 	chat := startChat(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 
-	alice := startBrowser(t, ctx)
-	bob := newTab(t, alice, "bob")
+	alice := browsertest.Start(t, ctx)
+	bob := browsertest.NewTab(t, alice, "bob")
 	logIn(t, alice, chat.pageURL(), "alice")
 	logIn(t, bob, chat.pageURL(), "bob")
 	joinRoom(t, alice, "alice", "test-room")
@@ -260,77 +148,6 @@ func TestChatInBrowser(t *testing.T) {
 			.some((li) => li.textContent.includes('job e2e-job finished'))`),
 	)
 
-	screenshot(t, alice, "chat-alice")
-	screenshot(t, bob, "chat-bob")
-}
-
-// The client library on its own, in the browser: a refused authentication
-// ends it without a reconnect loop, and what is sent before the connection
-// is open is queued and sent after the rooms were joined.
-func TestClientLibraryInBrowser(t *testing.T) {
-	findChromium(t)
-	chat := startChat(t, "")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	tab := startBrowser(t, ctx)
-	logIn(t, tab, chat.pageURL(), "alice")
-	joinRoom(t, tab, "alice", "test-room")
-
-	type refused struct {
-		Message string   `json:"message"`
-		Code    int      `json:"code"`
-		State   string   `json:"state"`
-		States  []string `json:"states"`
-		Errors  []string `json:"errors"`
-	}
-	got, err := chromedp.Run(tab, chromedp.Evaluate[refused](`(async () => {
-		const { EchowsClient } = await import('/echows.js');
-		const c = new EchowsClient({ credentials: { name: '' }, reconnect: { minDelay: 1, maxDelay: 1 } });
-		const states = [], errors = [];
-		c.on('state', (s) => states.push(s));
-		c.on('error', (e) => errors.push(e.message));
-		try {
-			await c.connect();
-			return { message: 'connected' };
-		} catch (e) {
-			return { message: e.message, code: e.code, state: c.state, states, errors };
-		}
-	})()`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := refused{Message: "Authentication failed", Code: 4003, State: "closed",
-		States: []string{"connecting", "authenticating", "closed"}, Errors: []string{"Authentication failed"}}
-	if got.Message != want.Message || got.Code != want.Code || got.State != want.State ||
-		!slices.Equal(got.States, want.States) || !slices.Equal(got.Errors, want.Errors) {
-		t.Fatalf("empty name: got %+v, want %+v", got, want)
-	}
-
-	type queued struct {
-		Sent    bool     `json:"sent"`
-		UserID  string   `json:"userId"`
-		Rooms   []string `json:"rooms"`
-		Refused string   `json:"refused"`
-	}
-	q, err := chromedp.Run(tab, chromedp.Evaluate[queued](`(async () => {
-		const { EchowsClient } = await import('/echows.js');
-		const c = new EchowsClient({ credentials: async () => ({ name: 'carol' }) });
-		c.join('test-room');
-		const sent = c.send('chat', { room: 'test-room', text: 'queued before connecting' });
-		const answered = new Promise((resolve) => c.once('who', resolve));
-		const info = await c.connect();
-		c.send('who', { room: 'test-room' });
-		await answered; // so the queued chat was handled too
-		c.close();
-		let refused = '';
-		try { c.send('chat', {}); } catch (e) { refused = e.name; }
-		return { sent, userId: info.userId, rooms: c.rooms, refused };
-	})()`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if q.Sent || q.UserID != "carol" || !slices.Equal(q.Rooms, []string{"test-room"}) || q.Refused != "EchowsError" {
-		t.Fatalf("queued send: got %+v", q)
-	}
-	hears(t, tab, "alice", "test-room", "carol", "queued before connecting")
+	browsertest.Screenshot(t, alice, "chat-alice")
+	browsertest.Screenshot(t, bob, "chat-bob")
 }

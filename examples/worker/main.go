@@ -24,6 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/echows/echows/emitter"
+	"github.com/echows/echows/examples/internal/redislog"
 	"github.com/echows/echows/examples/worker/job"
 )
 
@@ -43,13 +44,20 @@ func main() {
 }
 
 func run(redisURL string, opts job.Options) error {
-	if opts.User == "" && opts.Room == "" {
+	switch {
+	case opts.User == "" && opts.Room == "":
 		return errors.New("nothing to do: give -user, -room or both")
+	case opts.User == "":
+		fmt.Fprintf(os.Stderr, "worker: no -user: sending announcements to #%s only (give -user NAME, a name picked in the chat page, to send job progress too)\n", opts.Room)
+	case opts.Room == "":
+		fmt.Fprintf(os.Stderr, "worker: no -room: sending job progress to %s only\n", opts.User)
 	}
 	redisOpts, err := redis.ParseURL(redisURL)
 	if err != nil {
 		return fmt.Errorf("-redis: %w (want redis://host:port/db)", err)
 	}
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stdout, nil))
+	redislog.Use(opts.Logger, slog.LevelDebug) // the error that matters is returned
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -63,7 +71,6 @@ func run(redisURL string, opts job.Options) error {
 	em := emitter.New(client)
 	defer em.Close() // before the client: deferred calls run last-in first-out
 
-	opts.Logger = slog.New(slog.NewTextHandler(os.Stdout, nil))
 	return job.Run(ctx, em, opts)
 }
 

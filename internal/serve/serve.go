@@ -101,6 +101,9 @@ func Attach(lc fx.Lifecycle, s *websocket.Server) *Gate {
 type Gate struct {
 	open atomic.Bool
 	next http.Handler
+	// ScriptPath is where the binding also serves the browser client (see
+	// component.Config.BrowserClientPath); "" when it is not served.
+	ScriptPath string
 }
 
 func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {

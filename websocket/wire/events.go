@@ -49,8 +49,10 @@ const (
 	CloseEncryptionReq  = 4004
 )
 
-// Close reasons, exactly as upstream sends them (the 1007 and 1009 ones are
-// Bun's).
+// Close reasons. Those of 1001 and 4001-4004 are upstream's exactly; for
+// 1007 and 1009 Bun sends "Received invalid UTF-8" and "Received too big
+// message", echows these shorter ones (clients act on the code). The
+// README's table of close codes is tested against these constants.
 const (
 	ReasonShuttingDown  = "Server shutting down"
 	ReasonAuthTimeout   = "Authentication timeout"

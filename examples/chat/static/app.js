@@ -1,5 +1,6 @@
-// The chat page: the UI around EchowsClient. The chat's own events (chat,
-// who, here, bye, presence) are described in examples/chat/hooks.go.
+// The chat page: the UI around EchowsClient (browser/echows.js, served at
+// /echows.js). The chat's own events (chat, who, here, bye, presence) are
+// described in examples/chat/hooks.go.
 import { EchowsClient, State } from './echows.js';
 
 const $ = (selector) => document.querySelector(selector);
@@ -8,13 +9,17 @@ const firstRoom = 'lobby';
 
 let client = null;
 let current = null; // the room on screen
-// room name → {item: <li> in #rooms, log: <ol> in #messages, members: Map(client id → user)}
+// room name → {item: <li> in #rooms, log: <ol> in #messages,
+// members: Map(client id → user), stale: members not confirmed since the
+// last reconnect, unread: messages that came while another room was open}
 const rooms = new Map();
+// queued message (an entry of client.pending) → its <li>, marked pending
+const pendingItems = new Map();
 
 // For the curious (and the end-to-end test): window.chat.client in devtools.
 window.chat = { get client() { return client; }, rooms };
 
-const stateText = {
+const pillText = {
   [State.IDLE]: 'not connected',
   [State.CONNECTING]: 'connecting…',
   [State.AUTHENTICATING]: 'authenticating…',
@@ -30,12 +35,15 @@ $('#login-form').addEventListener('submit', async (ev) => {
   const name = $('#name').value.trim();
   if (!name || client) return;
   show($('#login-error'), false);
-  client = new EchowsClient({ url: '/ws', credentials: () => ({ name }) });
-  listen(client);
+  const c = new EchowsClient({ url: '/ws', credentials: () => ({ name }) });
+  client = c;
+  listen(c);
+  $('#connect').disabled = true;
+  $('#connect').textContent = 'Connecting…';
   try {
-    await client.connect();
+    await c.connect();
   } catch (err) {
-    loginFailed(err.message);
+    if (c === client) loginFailed(err.code === 1000 ? '' : `${err.message}.`); // 1000: Cancel
     return;
   }
   show($('#login'), false);
@@ -45,22 +53,44 @@ $('#login-form').addEventListener('submit', async (ev) => {
   $('#text').focus();
 });
 
+$('#login-status .cancel').addEventListener('click', () => client?.close());
+for (const button of document.querySelectorAll('.status .retry')) {
+  button.addEventListener('click', () => client?.retry());
+}
+
+// loginFailed shows the login card again, with why (when there is a why).
 function loginFailed(message) {
   client = null;
+  for (const r of rooms.values()) {
+    r.item.remove();
+    r.log.remove();
+  }
+  rooms.clear();
+  pendingItems.clear();
+  current = null;
   $('#login-error').textContent = message;
-  show($('#login-error'), true);
+  show($('#login-error'), message !== '');
+  show($('#login-status'), false);
   show($('#login'), true);
   show($('#chat'), false);
+  $('#connect').disabled = false;
+  $('#connect').textContent = 'Connect';
+  $('#whoami').textContent = '';
 }
 
 function listen(c) {
   c.on('state', (state) => {
     const pill = $('#state');
     pill.dataset.state = state;
-    pill.textContent = stateText[state] ?? state;
+    pill.textContent = pillText[state] ?? state;
     if (state !== State.OPEN) {
-      for (const r of rooms.values()) r.item.dataset.joined = 'false';
+      for (const r of rooms.values()) {
+        r.item.dataset.joined = 'false';
+        r.stale = true;
+      }
+      renderMembers();
     }
+    renderStatus();
   });
   let sessions = 0;
   c.on('connected', ({ id }) => {
@@ -70,13 +100,13 @@ function listen(c) {
     // event): ask who is there, which also tells them we are back.
     for (const room of rooms.keys()) c.send('who', { room });
   });
-  c.on('close', ({ code, reason, reconnect, delay }) => {
+  c.on('close', ({ reconnect, message }) => {
     $('#client-id').textContent = '';
-    if (reconnect) {
-      notify(`Connection lost (${code}${reason ? ' ' + reason : ''}). Reconnecting in ${(delay / 1000).toFixed(1)} s…`);
-    } else if (c === client && !$('#chat').hidden) {
-      loginFailed(`Disconnected (${code ?? 'no code'}${reason ? ' ' + reason : ''}).`);
-    }
+    if (!reconnect && c === client && !$('#chat').hidden) loginFailed(`${message}.`);
+  });
+  c.on('queue', (pending, { sent, dropped }) => {
+    for (const m of sent) markPending(m, 'sent');
+    for (const m of dropped) markPending(m, 'failed');
   });
   c.on('error', ({ message }) => notify(message, true));
   c.on('chat', (msg) => addMessage(msg));
@@ -85,6 +115,33 @@ function listen(c) {
   c.on('announcement', ({ room, text, from }) => addLine(room, `${from ?? 'announcement'}: ${text}`, 'announcement'));
   c.on('job:progress', onJobProgress);
 }
+
+// --- the connection in words, where the person looks ---
+
+// renderStatus updates the status line of the login card (while
+// connecting) or the banner above the messages (in the chat): the reason in
+// words and when the next attempt comes.
+function renderStatus() {
+  const c = client;
+  const inChat = !$('#chat').hidden;
+  const box = inChat ? $('#banner') : $('#login-status');
+  const visible = c !== null && c.state !== State.OPEN && c.state !== State.CLOSED &&
+    (inChat || c.state === State.RECONNECTING);
+  show(box, visible);
+  if (!visible) return;
+  let text = c.statusText;
+  if (c.state === State.RECONNECTING) {
+    const wait = c.retryIn;
+    text += wait === null ? '. Trying again now…' : `. Trying again in ${Math.max(1, Math.ceil(wait / 1000))} s.`;
+  } else {
+    text += '…';
+  }
+  box.querySelector('.text').textContent = text;
+  show(box.querySelector('.retry'), c.retryAt !== null);
+  box.dataset.state = c.state;
+}
+
+setInterval(renderStatus, 250); // the countdown
 
 // --- rooms ---
 
@@ -106,12 +163,13 @@ function enterRoom(room) {
     item.dataset.joined = 'false';
     const open = document.createElement('button');
     open.className = 'open';
-    open.textContent = '#' + room;
+    open.append(span('name', '#' + room), span('unread', ''));
     open.addEventListener('click', () => select(room));
     const leave = document.createElement('button');
     leave.className = 'leave';
     leave.textContent = '×';
     leave.title = 'leave #' + room;
+    leave.setAttribute('aria-label', 'leave #' + room);
     leave.addEventListener('click', () => leaveRoom(room));
     item.append(open, leave);
     $('#rooms').append(item);
@@ -121,7 +179,7 @@ function enterRoom(room) {
     log.dataset.room = room;
     $('#messages').append(log);
 
-    rooms.set(room, { item, log, members: new Map() });
+    rooms.set(room, { item, log, members: new Map(), stale: true, unread: 0 });
     client.join(room);
     client.send('who', { room }); // handled after the join: messages keep their order
   }
@@ -145,8 +203,16 @@ function select(room) {
     r.item.classList.toggle('current', name === room);
     show(r.log, name === room);
   }
+  const r = rooms.get(room);
+  if (r) setUnread(r, 0);
   $('#text').placeholder = room ? `Message #${room}` : 'Join a room first';
   renderMembers();
+}
+
+function setUnread(r, n) {
+  r.unread = n;
+  r.item.classList.toggle('has-unread', n > 0);
+  r.item.querySelector('.unread').textContent = n > 0 ? String(n) : '';
 }
 
 function onWho({ room, joined, members }) {
@@ -160,6 +226,7 @@ function onWho({ room, joined, members }) {
   r.item.dataset.joined = 'true';
   // The members on our instance; the others answer our announcement.
   r.members = new Map(members.map((m) => [m.client, m.user]));
+  r.stale = false;
   renderMembers();
 }
 
@@ -180,17 +247,24 @@ function onPresence({ room, user, client: id, status }) {
   if (room === current) renderMembers();
 }
 
+// renderMembers lists the current room's members; greyed out while they
+// are not confirmed (from the connection's loss to the answer to "who").
 function renderMembers() {
   const list = $('#members');
   list.replaceChildren();
   $('#members-room').textContent = current ? '#' + current : '—';
   const r = rooms.get(current);
+  const stale = !r || r.stale;
+  list.classList.toggle('stale', stale);
+  $('#members-hint').textContent = stale && client?.state !== State.OPEN
+    ? 'Who was here when the connection was lost.'
+    : 'Everyone in the room, on every instance.';
   if (!r) return;
   const users = [...new Set(r.members.values())].sort();
   for (const user of users) {
     const li = document.createElement('li');
     li.textContent = user;
-    if (user === client.userId) li.classList.add('me');
+    if (user === client.userId || user === $('#whoami').textContent) li.classList.add('me');
     list.append(li);
   }
 }
@@ -202,21 +276,55 @@ $('#send-form').addEventListener('submit', (ev) => {
   const text = $('#text').value.trim();
   if (!text || !current) return;
   try {
-    if (!client.send('chat', { room: current, text })) notify('Not connected: the message goes out when the connection is back.');
+    if (!client.send('chat', { room: current, text })) addPending(client.pending.at(-1));
     $('#text').value = '';
-  } catch (err) {
+  } catch (err) { // the queue is full: keep what was typed
     notify(err.message, true);
   }
 });
 
+// addPending shows a message that waits for the connection in its room.
+function addPending(entry) {
+  const { room, text } = entry.data;
+  const r = rooms.get(room);
+  if (!r) return;
+  const li = document.createElement('li');
+  li.className = 'msg mine pending';
+  li.dataset.status = 'waiting';
+  li.append(span('time', clock(entry.queuedAt)), span('from', $('#whoami').textContent),
+    span('text', text), span('note', 'waiting for the connection'));
+  pendingItems.set(entry, li);
+  append(r.log, li);
+}
+
+// markPending: 'sent' once written to the new connection (it shows as a
+// message when the room echoes it), 'failed' when it was dropped.
+function markPending(entry, status) {
+  const li = pendingItems.get(entry);
+  if (!li) return;
+  li.dataset.status = status;
+  li.querySelector('.note').textContent = status === 'sent' ? 'sending…' : 'not sent';
+  if (status === 'failed') pendingItems.delete(entry);
+}
+
 function addMessage({ room, from, text, time }) {
   const r = rooms.get(room);
   if (!r) return;
+  if (from === client.userId) { // our own message back: it replaces its pending line
+    for (const [entry, li] of pendingItems) {
+      if (li.dataset.status === 'sent' && entry.data.room === room && entry.data.text === text) {
+        pendingItems.delete(entry);
+        li.remove();
+        break;
+      }
+    }
+  }
   const li = document.createElement('li');
   li.className = 'msg';
   if (from === client.userId) li.classList.add('mine');
   li.append(span('time', clock(time)), span('from', from), span('text', text));
   append(r.log, li);
+  if (room !== current) setUnread(r, r.unread + 1);
 }
 
 function addLine(room, text, kind = 'system') {
@@ -226,6 +334,7 @@ function addLine(room, text, kind = 'system') {
   li.className = kind;
   li.append(span('time', clock()), span('text', text));
   append(r.log, li);
+  if (kind === 'announcement' && r !== rooms.get(current)) setUnread(r, r.unread + 1);
 }
 
 function append(log, li) {
