@@ -350,17 +350,30 @@ func (b *RedisBroker) Publish(ctx context.Context, channel string, payload []byt
 	return b.out.publish(ctx, channel, payload)
 }
 
-// publishNow sends one message, without the outbox.
+// publishNow sends one message, without the outbox; its error names the
+// channel.
 func (b *RedisBroker) publishNow(ctx context.Context, channel string, payload []byte) error {
+	return publishError(channel, b.publishRaw(ctx, channel, payload))
+}
+
+// publishError wraps a publish error with the channel's name (and
+// ErrBrokerClosed when the broker is closed); nil stays nil.
+func publishError(channel string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, redis.ErrClosed):
+		return fmt.Errorf("publish %q: %w: %w", channel, ErrBrokerClosed, err)
+	}
+	return fmt.Errorf("publish %q: %w", channel, err)
+}
+
+// publishRaw sends one message, without the outbox, and returns Redis's
+// error as it is.
+func (b *RedisBroker) publishRaw(ctx context.Context, channel string, payload []byte) error {
 	cmd := b.publishCmd(ctx, channel, payload)
 	_ = b.client.Process(ctx, cmd)
-	if err := cmd.Err(); err != nil {
-		if errors.Is(err, redis.ErrClosed) {
-			return fmt.Errorf("publish %q: %w: %w", channel, ErrBrokerClosed, err)
-		}
-		return fmt.Errorf("publish %q: %w", channel, err)
-	}
-	return nil
+	return cmd.Err()
 }
 
 // publishCmd returns the command that publishes payload on channel:
@@ -376,6 +389,17 @@ func (b *RedisBroker) publishCmd(ctx context.Context, channel string, payload []
 	cmd := redis.NewIntCmd(ctx, name, channel, payload)
 	cmd.SetFirstKeyPos(1)
 	return cmd
+}
+
+// refreshTopology asks a cluster client to reload its slot map in the
+// background, after a publish found Redis away: go-redis reloads it on a
+// MOVED answer, which a dead master never gives, and otherwise only every
+// ClusterStateReloadInterval (a minute by default), so without this a
+// publish would keep dialling a failed-over master.
+func (b *RedisBroker) refreshTopology() {
+	if b.cluster != nil {
+		b.cluster.ReloadState(b.ctx)
+	}
 }
 
 // redisAway reports whether err means Redis could not be reached or cannot

@@ -74,10 +74,14 @@ func newOutbox(b *RedisBroker, maxAge time.Duration, maxBytes int) *outbox {
 // publish is RedisBroker.Publish with the outbox on.
 func (o *outbox) publish(ctx context.Context, channel string, payload []byte) error {
 	if o.direct.Load() {
-		err := o.b.publishNow(ctx, channel, payload)
-		if err == nil || !redisAway(err) || ctx.Err() != nil {
-			return err
+		err := o.b.publishRaw(ctx, channel, payload)
+		if err == nil {
+			return nil
 		}
+		if !redisAway(err) || ctx.Err() != nil {
+			return publishError(channel, err)
+		}
+		o.b.refreshTopology()
 		return o.enqueue(channel, payload, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -313,6 +317,7 @@ func (o *outbox) settle(batch []outboxMsg, cmds []*redis.IntCmd, err error) int 
 	}
 	o.head += len(batch)
 	if len(keep) > 0 { // back at the front, in order
+		o.b.refreshTopology()
 		o.head -= len(keep)
 		copy(o.queue[o.head:], keep)
 		for _, m := range keep {

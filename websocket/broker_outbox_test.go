@@ -1,0 +1,264 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/echows/echows/internal/redistest"
+	"github.com/echows/echows/websocket/wire"
+)
+
+// The outage pattern, at broker level: instance A publishes to a room
+// at a steady 50 messages a second, instance B listens to it; Redis is
+// stopped for a while and restarted on the same port, twice. B must get every
+// message, once, in order.
+func TestRedisBrokerOutboxOutage(t *testing.T) {
+	for _, routing := range []RedisRouting{RoutingPatterns, RoutingInterest, RoutingSharded} {
+		t.Run(routing.String(), func(t *testing.T) {
+			rbVerifyNone(t)
+			var (
+				srv *redistest.Server
+				app redis.UniversalClient
+			)
+			if routing == RoutingSharded {
+				srv = redistest.StartCluster(t)
+				app = redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
+				t.Cleanup(func() { app.Close() })
+			} else {
+				srv = redistest.Start(t)
+				app = srv.Client(t)
+			}
+			testOutboxOutage(t, srv, app, routing)
+		})
+	}
+}
+
+func testOutboxOutage(t *testing.T, srv *redistest.Server, app redis.UniversalClient, routing RedisRouting) {
+	logs := &rbLogs{}
+	opts := RedisBrokerOptions{Routing: routing, Logger: newTextLogger(logs)}
+	a := newTestRedisBroker(t, app, opts)
+	b := newTestRedisBroker(t, app, opts)
+	room := wire.RoomChannel("lobby")
+	_, _ = subscribeRecorder(t, a) // A has subscriptions of its own, as a server does
+	rec, _ := subscribeRecorder(t, b, room)
+
+	// The publisher: one message every 20 ms, numbered; every Publish must
+	// succeed (queued while Redis is away).
+	var (
+		published atomic.Int64
+		pubErr    atomic.Value
+		stop      = make(chan struct{})
+		wg        sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if err := a.Publish(context.Background(), room, []byte(strconv.Itoa(i))); err != nil {
+				pubErr.Store(fmt.Errorf("publish %d: %w", i, err))
+			}
+			published.Store(int64(i + 1))
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+
+	// got reads B's messages and checks them as they come: each must be the
+	// next number.
+	next := 0
+	receiveUpTo := func(n int) {
+		t.Helper()
+		for next < n {
+			m := rec.next()
+			if m.channel != room || m.payload != strconv.Itoa(next) {
+				t.Fatalf("B got %+v, want message %d (lost, duplicated or reordered)\nlogs:\n%s", m, next, logs)
+			}
+			next++
+		}
+	}
+	waitPublished := func(n int64) {
+		t.Helper()
+		deadline := time.Now().Add(rbWait)
+		for published.Load() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("the publisher is stuck at %d", published.Load())
+			}
+			time.Sleep(5 * time.Millisecond) // the interval of a bounded poll
+		}
+	}
+
+	waitPublished(25)
+	receiveUpTo(25)
+	for round, outage := range []int64{50, 20} { // about 1 s, then 0.4 s, at 50 messages a second
+		srv.Stop()
+		down := published.Load()
+		waitPublished(down + outage)
+		srv.Restart()
+		back := published.Load()
+		waitPublished(back + 25)
+		receiveUpTo(int(back + 25))
+		t.Logf("outage %d: %d messages published while Redis was away, all received", round+1, back-down)
+	}
+	if err, _ := pubErr.Load().(error); err != nil {
+		t.Fatalf("a Publish failed: %v", err)
+	}
+	st := a.Stats()
+	if st.OutboxQueued == 0 || st.OutboxReplayed != st.OutboxQueued || st.OutboxExpired != 0 || st.OutboxRejected != 0 || st.OutboxFailed != 0 {
+		t.Fatalf("A's outbox: %+v, want every queued message replayed", st)
+	}
+	// Nothing more: no duplicate after the last message (a fence from the
+	// application's client comes next).
+	publish := app.Publish
+	if routing == RoutingSharded {
+		publish = app.SPublish
+	}
+	close(stop)
+	wg.Wait()
+	stop = make(chan struct{}) // for the deferred close
+	receiveUpTo(int(published.Load()))
+	if err := publish(context.Background(), room, "fence").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if m := rec.next(); m != (rbMessage{room, "fence"}) {
+		t.Fatalf("B got %+v after the last message, want the fence", m)
+	}
+}
+
+// newTextLogger returns a logger writing text to w, debug included.
+func newTextLogger(w *rbLogs) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func TestRedisBrokerOutboxBounds(t *testing.T) {
+	// A port nobody listens on: Redis is away for as long as the test runs.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	app := redis.NewClient(&redis.Options{Addr: addr})
+	defer app.Close()
+	ctx := context.Background()
+
+	t.Run("bytes", func(t *testing.T) {
+		rbVerifyNone(t)
+		b := newTestRedisBroker(t, app, RedisBrokerOptions{OutboxMaxBytes: 10})
+		if err := b.Publish(ctx, wire.RoomChannel("r"), []byte("123456")); err != nil {
+			t.Fatalf("first publish: %v", err)
+		}
+		err := b.Publish(ctx, wire.RoomChannel("r"), []byte("123456"))
+		if !errors.Is(err, ErrOutboxFull) {
+			t.Fatalf("publish past OutboxMaxBytes: err = %v, want ErrOutboxFull", err)
+		}
+		t.Log(err)
+		if err := b.Publish(ctx, wire.RoomChannel("r"), []byte("1234")); err != nil {
+			t.Fatalf("publish that fits: %v", err)
+		}
+		if st := b.Stats(); st.OutboxMessages != 2 || st.OutboxBytes != 10 || st.OutboxRejected != 1 || st.OutboxQueued != 2 {
+			t.Fatalf("stats: %+v", st)
+		}
+	})
+	t.Run("age", func(t *testing.T) {
+		rbVerifyNone(t)
+		b := newTestRedisBroker(t, app, RedisBrokerOptions{OutboxMaxAge: 50 * time.Millisecond})
+		if err := b.Publish(ctx, wire.RoomChannel("r"), []byte("x")); err != nil {
+			t.Fatalf("first publish: %v", err)
+		}
+		// Once the outage is older than OutboxMaxAge, Publish fails at once,
+		// and what was queued is dropped.
+		deadline := time.Now().Add(rbWait)
+		for {
+			err := b.Publish(ctx, wire.RoomChannel("r"), []byte("y"))
+			if errors.Is(err, ErrOutboxFull) {
+				t.Log(err)
+				break
+			}
+			if err != nil {
+				t.Fatalf("publish: %v", err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Publish still queues %v into the outage", rbWait)
+			}
+			time.Sleep(5 * time.Millisecond) // the interval of a bounded poll
+		}
+		for b.Stats().OutboxMessages != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("messages older than OutboxMaxAge still queued: %+v", b.Stats())
+			}
+			time.Sleep(5 * time.Millisecond) // the interval of a bounded poll
+		}
+		if st := b.Stats(); st.OutboxExpired != st.OutboxQueued || st.OutboxRejected == 0 {
+			t.Fatalf("stats: %+v", st)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		rbVerifyNone(t)
+		b := newTestRedisBroker(t, app, RedisBrokerOptions{OutboxDisabled: true})
+		if err := b.Publish(ctx, wire.RoomChannel("r"), []byte("x")); err == nil || errors.Is(err, ErrOutboxFull) {
+			t.Fatalf("publish without an outbox: err = %v, want Redis's error", err)
+		}
+		if st := b.Stats(); st.OutboxQueued != 0 {
+			t.Fatalf("stats: %+v", st)
+		}
+	})
+	t.Run("a done context is not queued", func(t *testing.T) {
+		rbVerifyNone(t)
+		b := newTestRedisBroker(t, app, RedisBrokerOptions{})
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := b.Publish(cctx, wire.RoomChannel("r"), []byte("x")); !errors.Is(err, context.Canceled) {
+			t.Fatalf("publish with a cancelled context: err = %v", err)
+		}
+		if st := b.Stats(); st.OutboxQueued != 0 {
+			t.Fatalf("stats: %+v", st)
+		}
+	})
+}
+
+func TestRedisAway(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{redis.ErrClosed, false},
+		{context.Canceled, false},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), false},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
+		{redis.ErrPoolTimeout, true},
+		{fmt.Errorf("read: %w", io.EOF), true},
+		{redisError("LOADING Redis is loading the dataset in memory"), true},
+		{redisError("READONLY You can't write against a read only replica."), true},
+		{redisError("MASTERDOWN Link with MASTER is down"), true},
+		{redisError("NOPERM this user has no permissions"), false},
+	}
+	for _, tt := range tests {
+		if got := redisAway(tt.err); got != tt.want {
+			t.Errorf("redisAway(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+// redisError is an error as Redis answers one.
+type redisError string
+
+func (e redisError) Error() string { return string(e) }
+func (redisError) RedisError()     {}
