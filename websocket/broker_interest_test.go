@@ -170,7 +170,7 @@ func TestRedisBrokerListenReferenceCountsAndGrace(t *testing.T) {
 		if got := b.Stats().SubscribeCommands; got != cmds {
 			t.Fatalf("listening again within the grace period sent %d SUBSCRIBE commands", got-cmds)
 		}
-		sub.Unlisten(wire.RoomChannel("never listened")) // does nothing
+		sub.Unlisten(wire.RoomChannel("never listened"))           // does nothing
 		sub.Unlisten(wire.RoomChannel("a"), wire.RoomChannel("a")) // the second is one too many: ignored
 		if n := numSub(t, app, wire.RoomChannel("a"))[wire.RoomChannel("a")]; n != 1 {
 			t.Fatalf("room unsubscribed within its grace period: %d subscribers", n)

@@ -116,23 +116,29 @@ func testOutboxOutage(t *testing.T, srv *redistest.Server, app redis.UniversalCl
 		receiveUpTo(int(back + 25))
 		t.Logf("outage %d: %d messages published while Redis was away, all received", round+1, back-down)
 	}
+	close(stop)
+	wg.Wait()
+	stop = make(chan struct{}) // for the deferred close
+	receiveUpTo(int(published.Load()))
 	if err, _ := pubErr.Load().(error); err != nil {
 		t.Fatalf("a Publish failed: %v", err)
+	}
+	// B may get the last replay before A has read Redis's answer to it.
+	deadline := time.Now().Add(rbWait)
+	for a.Stats().OutboxMessages != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // the interval of a bounded poll
 	}
 	st := a.Stats()
 	if st.OutboxQueued == 0 || st.OutboxReplayed != st.OutboxQueued || st.OutboxExpired != 0 || st.OutboxRejected != 0 || st.OutboxFailed != 0 {
 		t.Fatalf("A's outbox: %+v, want every queued message replayed", st)
 	}
+	t.Logf("A's outbox: %d messages queued, all replayed", st.OutboxQueued)
 	// Nothing more: no duplicate after the last message (a fence from the
 	// application's client comes next).
 	publish := app.Publish
 	if routing == RoutingSharded {
 		publish = app.SPublish
 	}
-	close(stop)
-	wg.Wait()
-	stop = make(chan struct{}) // for the deferred close
-	receiveUpTo(int(published.Load()))
 	if err := publish(context.Background(), room, "fence").Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -369,25 +369,38 @@ func publishError(channel string, err error) error {
 }
 
 // publishRaw sends one message, without the outbox, and returns Redis's
-// error as it is.
+// error as it is. On a cluster with classic pub/sub, the message goes to the
+// node that owns the channel's slot (see publishCmd); when that node cannot
+// be reached, it goes to any node: a PUBLISH reaches every node from any
+// node.
 func (b *RedisBroker) publishRaw(ctx context.Context, channel string, payload []byte) error {
-	cmd := b.publishCmd(ctx, channel, payload)
+	cmd := b.publishCmd(ctx, channel, payload, true)
 	_ = b.client.Process(ctx, cmd)
-	return cmd.Err()
+	err := cmd.Err()
+	if err != nil && b.cluster != nil && b.routing != RoutingSharded && redisAway(err) && ctx.Err() == nil {
+		b.refreshTopology()
+		cmd = b.publishCmd(ctx, channel, payload, false)
+		_ = b.client.Process(ctx, cmd)
+		err = cmd.Err()
+	}
+	return err
 }
 
 // publishCmd returns the command that publishes payload on channel:
-// SPUBLISH with RoutingSharded, PUBLISH otherwise. Both are routed by the
-// channel's hash slot on a cluster: go-redis sends a PUBLISH, which names no
-// key, to any node, so two messages on one channel could take two nodes and
-// two cluster-bus links, and arrive out of order.
-func (b *RedisBroker) publishCmd(ctx context.Context, channel string, payload []byte) *redis.IntCmd {
+// SPUBLISH with RoutingSharded, PUBLISH otherwise. On a cluster, SPUBLISH
+// goes to the node that owns the channel's slot, and so does a pinned
+// PUBLISH: go-redis sends a PUBLISH, which names no key, to any node, so two
+// messages on one channel could take two nodes and two cluster-bus links,
+// and arrive out of order.
+func (b *RedisBroker) publishCmd(ctx context.Context, channel string, payload []byte, pinned bool) *redis.IntCmd {
 	name := "publish"
 	if b.routing == RoutingSharded {
-		name = "spublish"
+		name, pinned = "spublish", true
 	}
 	cmd := redis.NewIntCmd(ctx, name, channel, payload)
-	cmd.SetFirstKeyPos(1)
+	if pinned {
+		cmd.SetFirstKeyPos(1)
+	}
 	return cmd
 }
 

@@ -186,19 +186,27 @@ func slicesContain(s []int, v int) bool {
 
 // Interest routing with classic pub/sub on a real three-master cluster: the
 // subscriber connection listens on one node, and PUBLISH reaches it from any.
+// When that node dies (no replica: its slots stay down), the subscription
+// moves to another node, and publishes to channels of the dead node's slots
+// go to any live node.
 func TestRedisBrokerInterestOnCluster(t *testing.T) {
 	rbVerifyNone(t)
-	c := redistest.StartClusterOf(t, redistest.ClusterOptions{Masters: 3})
+	// Classic PUBLISH travels between nodes on the cluster bus, whose links
+	// are reset (losing what they carry) when a node does not answer a ping
+	// within half the node timeout, as can happen on a loaded test machine:
+	// a generous timeout (no failover is needed here).
+	c := redistest.StartClusterOf(t, redistest.ClusterOptions{Masters: 3, NodeTimeout: 10 * time.Second})
 	app := c.Client(t)
 	ctx := context.Background()
-	opts := RedisBrokerOptions{Routing: RoutingInterest}
+	logs := &rbLogs{}
+	opts := RedisBrokerOptions{Routing: RoutingInterest, Logger: newTextLogger(logs)}
 	a := newTestRedisBroker(t, app, opts)
 	b := newTestRedisBroker(t, app, opts)
 	var rooms []string
 	for i := range 12 {
 		rooms = append(rooms, wire.RoomChannel(fmt.Sprint("room-", i)))
 	}
-	rec, _ := subscribeRecorder(t, b, rooms...)
+	rec, sub := subscribeRecorder(t, b, rooms...)
 	// In order, per channel and across: one sequential publisher, and a
 	// channel's messages always take the node that owns its slot.
 	for round := range 3 {
@@ -215,5 +223,43 @@ func TestRedisBrokerInterestOnCluster(t *testing.T) {
 			t.Fatalf("%s: got message %s, want %s", m.channel, m.payload, want)
 		}
 		seen[m.channel]++
+	}
+
+	// B's subscriber node dies.
+	var victim *redistest.Server
+	for _, m := range c.Masters {
+		list, err := m.Client(t).ClientList(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(list, fmt.Sprintf(" sub=%d ", len(rooms)+1)) {
+			victim = m
+		}
+	}
+	if victim == nil {
+		t.Fatal("B's subscriber connection is on no master")
+	}
+	victim.Kill()
+	waitNotReady(t, sub)
+	start := time.Now()
+	waitReady(t, sub)
+	t.Logf("B's subscriber node killed: B subscribed again elsewhere after %v", time.Since(start).Round(time.Millisecond))
+	for _, ch := range rooms {
+		if err := a.Publish(ctx, ch, []byte("after")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]bool{}
+	for range rooms {
+		var m rbMessage
+		select {
+		case m = <-rec.ch:
+		case <-time.After(rbWait):
+			t.Fatalf("B has %d of the %d messages after %v; A: %+v\nlogs:\n%s", len(got), len(rooms), rbWait, a.Stats(), logs)
+		}
+		if m.payload != "after" || got[m.channel] {
+			t.Fatalf("got %+v after the kill (have %v)", m, got)
+		}
+		got[m.channel] = true
 	}
 }

@@ -300,11 +300,7 @@ func (l *redisLink) confirm(gen uint64, m *redis.Subscription) {
 			s.confirmLocked(e, m.Kind == "subscribe" || m.Kind == "ssubscribe")
 		}
 	}
-	changed := s.updateReadyLocked()
-	s.mu.Unlock()
-	if changed {
-		s.broker.readinessChanged()
-	}
+	s.unlock(s.updateReadyLocked())
 }
 
 // endGeneration marks every interest of the link unconfirmed and queued for
@@ -340,11 +336,11 @@ func (l *redisLink) endGeneration(gen uint64, err error) {
 		s.patternsMissing = len(redisPatterns)
 	}
 	if s.broker.routing == RoutingSharded {
-		s.rerouteAll = true
+		s.rerouteAll = true // the router reloads the slot map
 		s.kickRouter()
+	} else {
+		s.broker.refreshTopology() // a cluster's subscriber node may be gone
 	}
-	changed := s.updateReadyLocked()
-	s.mu.Unlock()
 	log := s.broker.log
 	if l.addr != "" {
 		log = log.With("node", l.addr)
@@ -354,7 +350,5 @@ func (l *redisLink) endGeneration(gen uint64, err error) {
 	} else {
 		log.Debug("redis subscriber connection attempt failed", "err", err)
 	}
-	if changed {
-		s.broker.readinessChanged()
-	}
+	s.unlock(s.updateReadyLocked())
 }

@@ -178,7 +178,11 @@ func (o *outbox) drain() {
 			return
 		}
 		now := time.Now()
-		o.expireLocked(now)
+		if n := o.expireLocked(now); n > 0 {
+			o.mu.Unlock()
+			o.b.log.Warn("redis broker outbox dropped messages older than OutboxMaxAge", "messages", n, "max_age", o.maxAge)
+			continue
+		}
 		wait, forever := o.waitLocked(now)
 		if !forever && wait <= 0 && o.head == len(o.queue) {
 			// drained, live and settled: publish directly again
@@ -203,12 +207,15 @@ func (o *outbox) drain() {
 			}
 			continue
 		}
-		batch := o.batchLocked()
+		batch, retry := o.batchLocked(), o.fails > 0
 		o.mu.Unlock()
 
-		cmds, err := o.send(batch)
-		n := o.settle(batch, cmds, err)
+		cmds, err := o.send(batch, retry)
+		n, refused := o.settle(batch, cmds, err)
 		replayed += uint64(n)
+		for _, r := range refused {
+			o.b.log.Warn("redis broker outbox: redis refused a replayed message; dropped", "channel", r.channel, "err", r.err)
+		}
 	}
 }
 
@@ -244,8 +251,9 @@ func (o *outbox) sleep(d time.Duration, forever bool) bool {
 	return true
 }
 
-// expireLocked drops the queued messages older than maxAge.
-func (o *outbox) expireLocked(now time.Time) {
+// expireLocked drops the queued messages older than maxAge, and returns how
+// many.
+func (o *outbox) expireLocked(now time.Time) int {
 	n := 0
 	for o.head < len(o.queue) && now.Sub(o.queue[o.head].at) >= o.maxAge {
 		o.bytes -= len(o.queue[o.head].payload)
@@ -253,10 +261,8 @@ func (o *outbox) expireLocked(now time.Time) {
 		o.head++
 		n++
 	}
-	if n > 0 {
-		o.expired.Add(uint64(n))
-		o.b.log.Warn("redis broker outbox dropped messages older than OutboxMaxAge", "messages", n, "max_age", o.maxAge)
-	}
+	o.expired.Add(uint64(n))
+	return n
 }
 
 // batchLocked returns the oldest queued messages, at most outboxBatch of
@@ -270,12 +276,14 @@ func (o *outbox) batchLocked() []outboxMsg {
 	return append([]outboxMsg(nil), o.queue[o.head:end]...)
 }
 
-// send publishes batch in one pipeline (one per node on a cluster).
-func (o *outbox) send(batch []outboxMsg) ([]*redis.IntCmd, error) {
+// send publishes batch in one pipeline (one per node on a cluster). After a
+// failed attempt, classic publishes on a cluster go to any node rather than
+// to the (perhaps lost) owner of their channel's slot.
+func (o *outbox) send(batch []outboxMsg, retry bool) ([]*redis.IntCmd, error) {
 	cmds := make([]*redis.IntCmd, len(batch))
 	_, err := o.b.client.Pipelined(o.b.ctx, func(p redis.Pipeliner) error {
 		for i, m := range batch {
-			cmds[i] = o.b.publishCmd(o.b.ctx, m.channel, m.payload)
+			cmds[i] = o.b.publishCmd(o.b.ctx, m.channel, m.payload, !retry)
 			_ = p.Process(o.b.ctx, cmds[i])
 		}
 		return nil
@@ -283,18 +291,27 @@ func (o *outbox) send(batch []outboxMsg) ([]*redis.IntCmd, error) {
 	return cmds, err
 }
 
+// refusal is a replayed message Redis refused for good.
+type refusal struct {
+	channel string
+	err     error
+}
+
 // settle removes from the queue the messages of batch that Redis took, or
-// refused for good (counted as failed), keeps the others in order for the
-// next attempt, and returns how many were sent.
-func (o *outbox) settle(batch []outboxMsg, cmds []*redis.IntCmd, err error) int {
+// refused for good (counted as failed, and returned), and keeps the others
+// in order for the next attempt. It returns how many were sent.
+func (o *outbox) settle(batch []outboxMsg, cmds []*redis.IntCmd, err error) (int, []refusal) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed || o.b.ctx.Err() != nil {
-		return 0
+		return 0, nil
 	}
-	var keep []outboxMsg
-	sent, failed := 0, 0
-	var away error
+	var (
+		keep    []outboxMsg
+		refused []refusal
+		sent    int
+		away    error
+	)
 	for i, m := range batch {
 		cerr := err
 		if cmds[i] != nil {
@@ -307,8 +324,7 @@ func (o *outbox) settle(batch []outboxMsg, cmds []*redis.IntCmd, err error) int 
 			keep = append(keep, m)
 			away = cerr
 		default:
-			failed++
-			o.b.log.Warn("redis broker outbox: redis refused a replayed message; dropped", "channel", m.channel, "err", cerr)
+			refused = append(refused, refusal{m.channel, cerr})
 		}
 	}
 	for i := range batch {
@@ -334,8 +350,8 @@ func (o *outbox) settle(batch []outboxMsg, cmds []*redis.IntCmd, err error) int 
 		o.head = 0
 	}
 	o.replayed.Add(uint64(sent))
-	o.failed.Add(uint64(failed))
-	return sent
+	o.failed.Add(uint64(len(refused)))
+	return sent, refused
 }
 
 // close drops what is queued (counted as expired) and stops the drain

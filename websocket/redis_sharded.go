@@ -123,12 +123,8 @@ func (s *redisSubscription) routeOnce(reload bool, todo []*redisInterest) error 
 			delete(s.links, addr)
 		}
 	}
-	changed := s.updateReadyLocked()
-	s.mu.Unlock()
+	s.unlock(s.updateReadyLocked())
 	s.kickAll()
-	if changed {
-		s.broker.readinessChanged()
-	}
 	return nil
 }
 

@@ -53,6 +53,7 @@ type redisSubscription struct {
 	idle            []idleItem               // interests in their grace period, oldest first
 	idleSeq         uint64
 	graceTimer      *time.Timer // armed while idle is not empty
+	logs            []func()    // written by unlock, after mu is released
 	// sharded routing: interests not yet routed to a link, and whether every
 	// interest's route must be checked again (topology changed).
 	unrouted   []*redisInterest
@@ -360,10 +361,20 @@ func (s *redisSubscription) expireIdle() {
 	if len(s.idle) > 0 {
 		s.graceTimer = time.AfterFunc(time.Until(s.idle[0].at), s.expireIdle)
 	}
-	changed := s.updateReadyLocked()
-	s.mu.Unlock()
+	s.unlock(s.updateReadyLocked())
 	s.kickAll()
-	if changed {
+}
+
+// unlock releases mu, then writes the logs recorded under it and, when
+// readiness changed, tells the broker: neither happens under the lock.
+func (s *redisSubscription) unlock(readinessChanged bool) {
+	logs := s.logs
+	s.logs = nil
+	s.mu.Unlock()
+	for _, log := range logs {
+		log()
+	}
+	if readinessChanged {
 		s.broker.readinessChanged()
 	}
 }
@@ -388,8 +399,10 @@ func (s *redisSubscription) updateReadyLocked() bool {
 	if want {
 		close(s.readyCh)
 		if s.everReady.Load() {
-			s.broker.log.Info("redis subscriber connection restored; subscribed again",
-				"channels", len(s.entries), "after", time.Since(s.lostAt).Round(time.Millisecond))
+			channels, after := len(s.entries), time.Since(s.lostAt).Round(time.Millisecond)
+			s.logs = append(s.logs, func() {
+				s.broker.log.Info("redis subscriber connection restored; subscribed again", "channels", channels, "after", after)
+			})
 		}
 		s.everReady.Store(true)
 		s.lostAt = time.Time{}
@@ -426,7 +439,10 @@ func (s *redisSubscription) confirmLocked(e *redisInterest, subscribed bool) {
 		} else {
 			s.markDirty(e)
 		}
-		s.broker.log.Info("redis dropped a subscription on its own; subscribing again", "channel", e.channel)
+		ch := e.channel
+		s.logs = append(s.logs, func() {
+			s.broker.log.Info("redis dropped a subscription on its own; subscribing again", "channel", ch)
+		})
 	}
 	s.adjust(e, was)
 	switch {
@@ -501,7 +517,7 @@ func (s *redisSubscription) Close() error {
 			s.graceTimer.Stop()
 			s.graceTimer = nil
 		}
-		s.mu.Unlock()
+		s.unlock(false) // the broker hears of it when the subscription is removed
 		s.cancel()
 		s.wg.Wait()
 		close(s.done)
