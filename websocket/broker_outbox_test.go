@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -214,6 +215,19 @@ func TestRedisBrokerOutboxBounds(t *testing.T) {
 		if st := b.Stats(); st.OutboxExpired != st.OutboxQueued || st.OutboxRejected == 0 {
 			t.Fatalf("stats: %+v", st)
 		}
+		// An empty outbox does not end the outage: Redis is still away. (Once
+		// the outbox has asked Redis twice more, the drain has gone round
+		// with the queue empty.)
+		fails := func() int { b.out.mu.Lock(); defer b.out.mu.Unlock(); return b.out.fails }
+		for f := fails(); fails() < f+2; {
+			if time.Now().After(deadline) {
+				t.Fatalf("the outbox stopped asking Redis whether it is back (it is not)")
+			}
+			time.Sleep(5 * time.Millisecond) // the interval of a bounded poll
+		}
+		if err := b.Publish(ctx, wire.RoomChannel("r"), []byte("z")); !errors.Is(err, ErrOutboxFull) {
+			t.Fatalf("publish with the outbox emptied by age, Redis still away: err = %v, want ErrOutboxFull", err)
+		}
 	})
 	t.Run("disabled", func(t *testing.T) {
 		rbVerifyNone(t)
@@ -268,3 +282,101 @@ type redisError string
 
 func (e redisError) Error() string { return string(e) }
 func (redisError) RedisError()     {}
+
+// An instance that published nothing during an outage still holds what it
+// publishes right after Redis is back, until its subscriptions are back and
+// settled: by then the other instances hear again.
+func TestRedisBrokerOutboxHoldsUntilSubscriptionsAreBack(t *testing.T) {
+	rbVerifyNone(t)
+	srv := redistest.Start(t)
+	app := srv.Client(t)
+	opts := RedisBrokerOptions{Routing: RoutingInterest}
+	a := newTestRedisBroker(t, app, opts)
+	b := newTestRedisBroker(t, app, opts)
+	room := wire.RoomChannel("lobby")
+	_, subA := subscribeRecorder(t, a)
+	rec, subB := subscribeRecorder(t, b, room)
+
+	srv.Stop()
+	waitNotReady(t, subA)
+	waitNotReady(t, subB)
+	srv.Restart()
+	// At once: B is still waiting for its next attempt.
+	if err := a.Publish(context.Background(), room, []byte("first")); err != nil {
+		t.Fatalf("publish right after the restart: %v", err)
+	}
+	if got := rec.next(); got != (rbMessage{room, "first"}) {
+		t.Fatalf("B got %+v", got)
+	}
+	// B may get the replay before A has read Redis's answer to it.
+	deadline := time.Now().Add(rbWait)
+	for a.Stats().OutboxMessages != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // the interval of a bounded poll
+	}
+	if st := a.Stats(); st.OutboxQueued != 1 || st.OutboxReplayed != 1 {
+		t.Fatalf("A's outbox: %+v, want the message queued and replayed", st)
+	}
+}
+
+// A broker with no subscription (a publisher, as an emitter) learns that
+// Redis is back by asking it, and still waits the settling time before it
+// replays.
+func TestRedisBrokerOutboxPublisherOnly(t *testing.T) {
+	rbVerifyNone(t)
+	srv := redistest.Start(t)
+	app := srv.Client(t)
+	a := newTestRedisBroker(t, app, RedisBrokerOptions{Routing: RoutingInterest})
+	b := newTestRedisBroker(t, app, RedisBrokerOptions{Routing: RoutingInterest})
+	room := wire.RoomChannel("lobby")
+	rec, subB := subscribeRecorder(t, b, room)
+
+	srv.Stop()
+	for i := range 3 {
+		if err := a.Publish(context.Background(), room, []byte(strconv.Itoa(i))); err != nil {
+			t.Fatalf("publish %d while Redis is away: %v", i, err)
+		}
+	}
+	waitNotReady(t, subB)
+	srv.Restart()
+	for i := range 3 {
+		if got := rec.next(); got != (rbMessage{room, strconv.Itoa(i)}) {
+			t.Fatalf("B got %+v, want message %d", got, i)
+		}
+	}
+}
+
+// settle keeps what Redis could not take, in order, drops what it refused
+// for good, and counts both.
+func TestOutboxSettle(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := &RedisBroker{ctx: ctx, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := newOutbox(b, time.Minute, 1<<20)
+	for i := range 5 {
+		o.queue = append(o.queue, outboxMsg{channel: fmt.Sprint("c", i), payload: []byte{byte(i)}})
+		o.bytes++
+	}
+	batch := o.batchLocked()
+	cmds := make([]*redis.IntCmd, len(batch))
+	for i := range cmds {
+		cmds[i] = redis.NewIntCmd(ctx)
+	}
+	away := &net.OpError{Op: "read", Err: errors.New("connection reset")}
+	cmds[1].SetErr(away)
+	cmds[2].SetErr(redisError("NOPERM no permissions"))
+	cmds[3].SetErr(away)
+	sent, refused := o.settle(batch, cmds, nil)
+	if sent != 2 || len(refused) != 1 || refused[0].channel != "c2" {
+		t.Fatalf("sent %d, refused %+v; want 2 sent (c0, c4) and c2 refused", sent, refused)
+	}
+	var left []string
+	for _, m := range o.queue[o.head:] {
+		left = append(left, m.channel)
+	}
+	if !slices.Equal(left, []string{"c1", "c3"}) || o.bytes != 2 || !o.probe || o.fails != 1 {
+		t.Fatalf("queue %v, %d bytes, probe %v, fails %d; want c1, c3 kept in order, 2 bytes, a probe, one failure", left, o.bytes, o.probe, o.fails)
+	}
+	if o.replayed.Load() != 2 || o.failed.Load() != 1 {
+		t.Fatalf("replayed %d, failed %d", o.replayed.Load(), o.failed.Load())
+	}
+}

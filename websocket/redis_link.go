@@ -332,6 +332,10 @@ func (l *redisLink) endGeneration(gen uint64, err error) {
 			s.deleteLocked(e)
 		}
 	}
+	// ws:broadcast first: it is what every client hears.
+	if i := slices.IndexFunc(l.dirty, func(e *redisInterest) bool { return e.base }); i > 0 {
+		l.dirty[0], l.dirty[i] = l.dirty[i], l.dirty[0]
+	}
 	if s.broker.routing == RoutingPatterns {
 		s.patternsMissing = len(redisPatterns)
 	}

@@ -51,7 +51,12 @@ type outbox struct {
 	live    bool      // every subscription of the broker is ready
 	liveAt  time.Time // when they last became ready again after a loss
 	retryAt time.Time // the next replay attempt after a failed one
-	fails   int       // consecutive failed replays
+	fails   int       // consecutive failed attempts (replays or probes)
+	// probe: a publish found Redis away, and the subscriptions have not
+	// proved it back since: PING it before replaying, and let the settling
+	// time start from its answer (a broker with no subscription, or whose
+	// subscriptions never noticed, learns that Redis is back this way).
+	probe bool
 	queue   []outboxMsg
 	head    int // queue[head:] is queued
 	bytes   int
@@ -132,6 +137,9 @@ func (o *outbox) activateLocked(now time.Time, cause error) {
 	} else if cause != nil {
 		o.cause = cause
 	}
+	if cause != nil {
+		o.probe = true
+	}
 	if !o.running && !o.closed {
 		o.running = true
 		o.wg.Add(1)
@@ -150,7 +158,7 @@ func (o *outbox) readinessChanged(live bool) {
 	o.live = live
 	now := time.Now()
 	if live {
-		o.liveAt = now
+		o.liveAt, o.probe = now, false
 	} else {
 		o.activateLocked(now, nil)
 	}
@@ -184,8 +192,8 @@ func (o *outbox) drain() {
 			continue
 		}
 		wait, forever := o.waitLocked(now)
-		if !forever && wait <= 0 && o.head == len(o.queue) {
-			// drained, live and settled: publish directly again
+		if !forever && wait <= 0 && o.head == len(o.queue) && !o.probe {
+			// drained, Redis back, live and settled: publish directly again
 			o.active, o.running, o.cause, o.fails = false, false, nil, 0
 			o.queue, o.head = nil, 0
 			o.direct.Store(true)
@@ -207,6 +215,11 @@ func (o *outbox) drain() {
 			}
 			continue
 		}
+		if o.probe {
+			o.mu.Unlock()
+			o.ping()
+			continue
+		}
 		batch, retry := o.batchLocked(), o.fails > 0
 		o.mu.Unlock()
 
@@ -217,6 +230,22 @@ func (o *outbox) drain() {
 			o.b.log.Warn("redis broker outbox: redis refused a replayed message; dropped", "channel", r.channel, "err", r.err)
 		}
 	}
+}
+
+// ping asks Redis whether it is back. When it is, the settling time starts
+// now; when not, the next attempt waits for the backoff.
+func (o *outbox) ping() {
+	err := o.b.client.Ping(o.b.ctx).Err()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := time.Now()
+	if err == nil {
+		o.probe, o.liveAt = false, now
+		return
+	}
+	o.fails++
+	o.retryAt = now.Add(retryDelay(o.fails))
+	o.b.refreshTopology()
 }
 
 // waitLocked returns how long the drain must wait before it may replay:
@@ -341,7 +370,7 @@ func (o *outbox) settle(batch []outboxMsg, cmds []*redis.IntCmd, err error) (int
 		}
 		o.fails++
 		o.retryAt = time.Now().Add(retryDelay(o.fails))
-		o.cause = away
+		o.cause, o.probe = away, true
 	} else {
 		o.fails = 0
 	}
