@@ -57,9 +57,9 @@ type outbox struct {
 	// time start from its answer (a broker with no subscription, or whose
 	// subscriptions never noticed, learns that Redis is back this way).
 	probe bool
-	queue   []outboxMsg
-	head    int // queue[head:] is queued
-	bytes   int
+	queue []outboxMsg
+	head  int // queue[head:] is queued
+	bytes int
 
 	queued, replayed, expired, failed, rejected atomic.Uint64
 }
