@@ -9,8 +9,6 @@ import (
 	"net"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,81 +52,26 @@ func testOutboxOutage(t *testing.T, srv *redistest.Server, app redis.UniversalCl
 	_, _ = subscribeRecorder(t, a) // A has subscriptions of its own, as a server does
 	rec, _ := subscribeRecorder(t, b, room)
 
-	// The publisher: one message every 20 ms, numbered; every Publish must
-	// succeed (queued while Redis is away).
-	var (
-		published atomic.Int64
-		pubErr    atomic.Value
-		stop      = make(chan struct{})
-		wg        sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			if err := a.Publish(context.Background(), room, []byte(strconv.Itoa(i))); err != nil {
-				pubErr.Store(fmt.Errorf("publish %d: %w", i, err))
-			}
-			published.Store(int64(i + 1))
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
-
-	// got reads B's messages and checks them as they come: each must be the
-	// next number.
-	next := 0
-	receiveUpTo := func(n int) {
-		t.Helper()
-		for next < n {
-			m := rec.next()
-			if m.channel != room || m.payload != strconv.Itoa(next) {
-				t.Fatalf("B got %+v, want message %d (lost, duplicated or reordered)\nlogs:\n%s", m, next, logs)
-			}
-			next++
-		}
-	}
-	waitPublished := func(n int64) {
-		t.Helper()
-		deadline := time.Now().Add(rbWait)
-		for published.Load() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("the publisher is stuck at %d", published.Load())
-			}
-			time.Sleep(5 * time.Millisecond) // the interval of a bounded poll
-		}
-	}
-
-	waitPublished(25)
-	receiveUpTo(25)
-	for round, outage := range []int64{50, 20} { // about 1 s, then 0.4 s, at 50 messages a second
+	pub := startPublisher(t, a, room)
+	seq := &sequence{rec: rec, channel: room, logs: logs}
+	pub.waitCount(t, 25)
+	seq.receiveUpTo(t, 25)
+	for round, outage := range []int{50, 20} { // about 1 s, then 0.4 s, at 50 messages a second
 		srv.Stop()
-		down := published.Load()
-		waitPublished(down + outage)
+		down := pub.count()
+		pub.waitCount(t, down+outage)
 		srv.Restart()
-		back := published.Load()
-		waitPublished(back + 25)
-		receiveUpTo(int(back + 25))
+		back := pub.count()
+		pub.waitCount(t, back+25)
+		seq.receiveUpTo(t, back+25)
 		t.Logf("outage %d: %d messages published while Redis was away, all received", round+1, back-down)
 	}
-	close(stop)
-	wg.Wait()
-	stop = make(chan struct{}) // for the deferred close
-	receiveUpTo(int(published.Load()))
-	if err, _ := pubErr.Load().(error); err != nil {
+	pub.Stop()
+	seq.receiveUpTo(t, pub.count())
+	if err := pub.err(); err != nil {
 		t.Fatalf("a Publish failed: %v", err)
 	}
-	// B may get the last replay before A has read Redis's answer to it.
-	deadline := time.Now().Add(rbWait)
-	for a.Stats().OutboxMessages != 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond) // the interval of a bounded poll
-	}
+	waitOutboxEmpty(t, a)
 	st := a.Stats()
 	if st.OutboxQueued == 0 || st.OutboxReplayed != st.OutboxQueued || st.OutboxExpired != 0 || st.OutboxRejected != 0 || st.OutboxFailed != 0 {
 		t.Fatalf("A's outbox: %+v, want every queued message replayed", st)
@@ -154,14 +97,8 @@ func newTextLogger(w *rbLogs) *slog.Logger {
 }
 
 func TestRedisBrokerOutboxBounds(t *testing.T) {
-	// A port nobody listens on: Redis is away for as long as the test runs.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	app := redis.NewClient(&redis.Options{Addr: addr})
+	// Redis is away for as long as the test runs.
+	app := redis.NewClient(&redis.Options{Addr: deadAddr(t)})
 	defer app.Close()
 	ctx := context.Background()
 
@@ -308,11 +245,7 @@ func TestRedisBrokerOutboxHoldsUntilSubscriptionsAreBack(t *testing.T) {
 	if got := rec.next(); got != (rbMessage{room, "first"}) {
 		t.Fatalf("B got %+v", got)
 	}
-	// B may get the replay before A has read Redis's answer to it.
-	deadline := time.Now().Add(rbWait)
-	for a.Stats().OutboxMessages != 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond) // the interval of a bounded poll
-	}
+	waitOutboxEmpty(t, a)
 	if st := a.Stats(); st.OutboxQueued != 1 || st.OutboxReplayed != 1 {
 		t.Fatalf("A's outbox: %+v, want the message queued and replayed", st)
 	}

@@ -251,13 +251,7 @@ func testRedisBrokerSubscribeReturnsConfirmed(t *testing.T, routing RedisRouting
 
 func TestRedisBrokerNotReady(t *testing.T) {
 	rbVerifyNone(t)
-	// A port nobody listens on: every dial is refused.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := deadAddr(t)
 
 	app := redis.NewClient(&redis.Options{Addr: addr})
 	defer app.Close()

@@ -2,9 +2,6 @@ package websocket
 
 import (
 	"context"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,44 +32,9 @@ func TestRedisBrokerSentinelFailover(t *testing.T) {
 		subscribeRecorder(t, a)
 		rec, sub := subscribeRecorder(t, b, room, user)
 
-		var (
-			published atomic.Int64
-			pubErr    atomic.Value
-			stop      = make(chan struct{})
-			wg        sync.WaitGroup
-		)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				if err := a.Publish(context.Background(), room, []byte(strconv.Itoa(i))); err != nil {
-					pubErr.Store(err)
-				}
-				published.Store(int64(i + 1))
-			}
-		}()
-		stopPublisher := sync.OnceFunc(func() { close(stop); wg.Wait() })
-		defer stopPublisher()
-		next := 0
-		receiveUpTo := func(n int) {
-			t.Helper()
-			for next < n {
-				m := rec.next()
-				if m.channel != room || m.payload != strconv.Itoa(next) {
-					t.Fatalf("B got %+v, want message %d (lost, duplicated or reordered)\nlogs:\n%s", m, next, logs)
-				}
-				next++
-			}
-		}
-
-		receiveUpTo(10)
+		pub := startPublisher(t, a, room)
+		seq := &sequence{rec: rec, channel: room, logs: logs}
+		seq.receiveUpTo(t, 10)
 		old := f.KillMaster()
 		killed := time.Now()
 		newMaster := f.WaitFailover(old)
@@ -80,24 +42,14 @@ func TestRedisBrokerSentinelFailover(t *testing.T) {
 
 		// Delivery comes back: B gets a message published after the
 		// failover, and everything before it.
-		after := int(published.Load()) + 1
-		deadline := time.Now().Add(failoverWait)
-		for published.Load() < int64(after) {
-			if time.Now().After(deadline) {
-				t.Fatal("the publisher is stuck")
-			}
-			time.Sleep(5 * time.Millisecond) // the interval of a bounded poll
-		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			select {
-			case <-time.After(failoverWait):
-				t.Errorf("B has not received message %d %v after the kill (guard)", after, failoverWait)
-			case <-stop:
-			}
-		}()
-		receiveUpTo(after)
+		after := pub.count() + 1
+		pub.waitCount(t, after)
+		guard := time.AfterFunc(failoverWait-time.Since(killed), func() {
+			t.Errorf("B has not received message %d %v after the kill (guard)", after-1, failoverWait)
+		})
+		t.Cleanup(func() { guard.Stop() })
+		seq.receiveUpTo(t, after)
+		guard.Stop()
 		t.Logf("B received message %d (published after the failover) %v after the kill", after-1, time.Since(killed).Round(time.Millisecond))
 
 		// B is ready, and its interests are all on the new master (A's
@@ -116,10 +68,9 @@ func TestRedisBrokerSentinelFailover(t *testing.T) {
 				t.Errorf("new master: %s has %d subscribers, want %d", ch, n, want[ch])
 			}
 		}
-		stopPublisher()
-		<-done
-		receiveUpTo(int(published.Load()))
-		if err, _ := pubErr.Load().(error); err != nil {
+		pub.Stop()
+		seq.receiveUpTo(t, pub.count())
+		if err := pub.err(); err != nil {
 			t.Fatalf("a Publish failed: %v", err)
 		}
 		t.Logf("A's outbox: %+v", a.Stats())

@@ -304,13 +304,20 @@ func (c *Cluster) live() []*Server {
 // error when ctx ends first.
 func (c *Cluster) waitFor(ctx context.Context, what string, cond func() error) {
 	c.tb.Helper()
+	pollUntil(c.tb, ctx, clusterTimeout, "cluster: "+what, cond)
+}
+
+// pollUntil polls cond until it returns nil, failing tb with cond's last
+// error when ctx (whose timeout is timeout) ends first.
+func pollUntil(tb testing.TB, ctx context.Context, timeout time.Duration, what string, cond func() error) {
+	tb.Helper()
 	for {
 		err := cond()
 		if err == nil {
 			return
 		}
 		if ctx.Err() != nil {
-			c.tb.Fatalf("redistest: cluster: %s: not within %v: %v", what, clusterTimeout, err)
+			tb.Fatalf("redistest: %s: not within %v: %v", what, timeout, err)
 		}
 		time.Sleep(20 * time.Millisecond) // the interval of a bounded poll, not a synchronisation
 	}

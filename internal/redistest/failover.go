@@ -153,14 +153,5 @@ func (f *Failover) WaitFailover(old *Server) *Server {
 // error when ctx ends first.
 func (f *Failover) waitFor(ctx context.Context, what string, cond func() error) {
 	f.tb.Helper()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if ctx.Err() != nil {
-			f.tb.Fatalf("redistest: %s: not within %v: %v", what, failoverTimeout, err)
-		}
-		time.Sleep(20 * time.Millisecond) // the interval of a bounded poll, not a synchronisation
-	}
+	pollUntil(f.tb, ctx, failoverTimeout, what, cond)
 }
