@@ -30,13 +30,13 @@ const redisSubscribeChunk = 1024
 // done.
 type redisLink struct {
 	sub  *redisSubscription
-	addr string        // node address (RoutingSharded); "" otherwise
-	node *redis.Client // the node's client (RoutingSharded); nil otherwise
+	addr string // node address (RoutingSharded); "" otherwise
 
 	kick   chan struct{} // capacity 1: something to flush
 	cancel context.CancelFunc
 
 	// guarded by sub.mu
+	node  *redis.Client    // the node's client (RoutingSharded; go-redis may replace it); nil otherwise
 	gen   uint64           // current generation; replies of others are ignored
 	dirty []*redisInterest // interests to subscribe or unsubscribe
 	count int              // interests routed to this link
@@ -63,8 +63,11 @@ func (l *redisLink) kickNow() {
 
 // openPubSub returns a fresh PubSub, not connected yet.
 func (l *redisLink) openPubSub(ctx context.Context) *redis.PubSub {
-	if l.node != nil {
-		return l.node.SSubscribe(ctx)
+	l.sub.mu.Lock()
+	node := l.node
+	l.sub.mu.Unlock()
+	if node != nil {
+		return node.SSubscribe(ctx)
 	}
 	return l.sub.broker.client.Subscribe(ctx)
 }

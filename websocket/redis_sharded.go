@@ -105,6 +105,9 @@ func (s *redisSubscription) routeOnce(reload bool, todo []*redisInterest) error 
 			continue // released meanwhile
 		}
 		addr := nodes[i].Options().Addr
+		if l := s.links[addr]; l != nil && l.node != nodes[i] {
+			l.node = nodes[i] // go-redis replaced the node's client: dial through the new one
+		}
 		if e.link != nil && e.link.addr == addr {
 			if e.held && !e.sent {
 				s.markDirty(e) // dropped by the node on its own: subscribe again

@@ -32,7 +32,7 @@ type redisSubscription struct {
 	wg     sync.WaitGroup // links' and the router's goroutines
 	done   chan struct{}  // closed when Close finished
 
-	everReady atomic.Bool // became ready at least once (mirrors everReadyLocked)
+	everReady atomic.Bool // became ready at least once
 	readyNow  atomic.Bool // mirrors ready, for the broker's outbox without mu
 
 	closeOnce sync.Once
