@@ -2,10 +2,9 @@ package websocket
 
 import (
 	"context"
-	"strings"
+	"fmt"
 	"sync"
-
-	"github.com/echows/echows/websocket/wire"
+	"sync/atomic"
 )
 
 // MemoryBroker is an in-process Broker: what one server publishes reaches
@@ -37,8 +36,7 @@ func (b *MemoryBroker) publishExcept(ctx context.Context, channel string, payloa
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if channel != wire.ChannelBroadcast && !strings.HasPrefix(channel, wire.PrefixRoom) &&
-		!strings.HasPrefix(channel, wire.PrefixClient) && !strings.HasPrefix(channel, wire.PrefixUser) {
+	if !envelopeChannel(channel) {
 		return nil
 	}
 	b.mu.Lock()
@@ -55,7 +53,9 @@ func (b *MemoryBroker) publishExcept(ctx context.Context, channel string, payloa
 	return nil
 }
 
-// Subscribe registers handler; it is ready at once.
+// Subscribe registers handler; it is ready at once. It hears every room,
+// client and user channel without being asked (one process holds every
+// client), so Listen and Unlisten do nothing.
 func (b *MemoryBroker) Subscribe(_ context.Context, handler func(channel string, payload []byte)) (Subscription, error) {
 	s := &memorySubscription{broker: b, handler: handler}
 	b.mu.Lock()
@@ -66,17 +66,39 @@ func (b *MemoryBroker) Subscribe(_ context.Context, handler func(channel string,
 
 type memorySubscription struct {
 	broker  *MemoryBroker
-	mu      sync.Mutex // serialises handler calls, and Close against them
-	closed  bool
+	mu      sync.Mutex  // serialises handler calls, and Close against them
+	closed  atomic.Bool // set under mu; read without it by Listen and Ready
 	handler func(channel string, payload []byte)
 }
 
 func (s *memorySubscription) deliver(channel string, payload []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.closed {
+	if !s.closed.Load() {
 		s.handler(channel, payload)
 	}
+}
+
+// closedChan is a closed channel: a MemoryBroker subscription is always ready.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Listen returns at once: the subscription hears every envelope channel.
+func (s *memorySubscription) Listen(context.Context, ...string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("listen: %w", ErrBrokerClosed)
+	}
+	return nil
+}
+
+// Unlisten does nothing.
+func (s *memorySubscription) Unlisten(...string) {}
+
+// Ready returns a closed channel until the subscription is closed.
+func (s *memorySubscription) Ready() <-chan struct{} {
+	if s.closed.Load() {
+		return make(chan struct{})
+	}
+	return closedChan
 }
 
 func (s *memorySubscription) Close() error {
@@ -84,7 +106,7 @@ func (s *memorySubscription) Close() error {
 	delete(s.broker.subs, s)
 	s.broker.mu.Unlock()
 	s.mu.Lock()
-	s.closed = true
+	s.closed.Store(true)
 	s.mu.Unlock()
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,11 +31,19 @@ const rbWait = 15 * time.Second
 // rbVerifyNone checks that the test left no goroutine behind; call it first,
 // so that its cleanup runs last. Goroutines that existed when the test
 // started belong to earlier tests (the package's TestMain checks those), so
-// they are ignored; nothing else is.
+// they are ignored; nothing else is. It waits up to about 5 s for goroutines
+// to end: after a node was killed, go-redis probes it from a goroutine that
+// notices its pool was closed only after its next 1 s sleep.
 func rbVerifyNone(t *testing.T) {
 	t.Helper()
 	opt := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for goleak.Find(opt) != nil && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond) // the interval of a bounded poll
+		}
+		goleak.VerifyNone(t, opt)
+	})
 }
 
 // rbMessage is one handler call.
@@ -109,7 +118,9 @@ func newTestRedisBroker(t *testing.T, client redis.UniversalClient, opts RedisBr
 	return b
 }
 
-func subscribeRecorder(t *testing.T, b *RedisBroker) (*rbRecorder, Subscription) {
+// subscribeRecorder subscribes a recorder and listens to channels (which
+// costs nothing for the envelope channels with RoutingPatterns).
+func subscribeRecorder(t *testing.T, b *RedisBroker, channels ...string) (*rbRecorder, Subscription) {
 	t.Helper()
 	rec := newRBRecorder(t)
 	ctx, cancel := context.WithTimeout(context.Background(), rbWait)
@@ -119,15 +130,33 @@ func subscribeRecorder(t *testing.T, b *RedisBroker) (*rbRecorder, Subscription)
 		t.Fatalf("Subscribe: %v", err)
 	}
 	t.Cleanup(func() { _ = sub.Close() })
+	if err := sub.Listen(ctx, channels...); err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
 	return rec, sub
 }
 
+// rbRoutings are the routings of a single server or a cluster used
+// classically: every test that applies to both runs in both.
+var rbRoutings = []RedisRouting{RoutingPatterns, RoutingInterest}
+
+// forRoutings runs f as a subtest for each routing.
+func forRoutings(t *testing.T, routings []RedisRouting, f func(t *testing.T, routing RedisRouting)) {
+	t.Helper()
+	for _, r := range routings {
+		t.Run(r.String(), func(t *testing.T) { f(t, r) })
+	}
+}
+
 func TestRedisBrokerDeliversEveryChannelKindInOrder(t *testing.T) {
+	forRoutings(t, rbRoutings, testRedisBrokerDeliversEveryChannelKindInOrder)
+}
+
+func testRedisBrokerDeliversEveryChannelKindInOrder(t *testing.T, routing RedisRouting) {
 	rbVerifyNone(t)
 	srv := redistest.Start(t)
 	app := srv.Client(t)
-	b := newTestRedisBroker(t, app, RedisBrokerOptions{})
-	rec, _ := subscribeRecorder(t, b)
+	b := newTestRedisBroker(t, app, RedisBrokerOptions{Routing: routing})
 	ctx := context.Background()
 
 	channels := []string{
@@ -139,6 +168,10 @@ func TestRedisBrokerDeliversEveryChannelKindInOrder(t *testing.T) {
 		wire.PrefixRoom + "a:b:c",     // room names may hold colons
 		wire.RoomChannel("ünïcødé 🚀"), // and any bytes
 	}
+	// Every channel but other:channel is listened to (in interest routing,
+	// what is not listened to is not heard).
+	listened := append(slices.Clone(channels[:4]), channels[5:]...)
+	rec, _ := subscribeRecorder(t, b, append(listened, wire.UserChannel("u-2"))...)
 	for i, ch := range channels {
 		if err := b.Publish(ctx, ch, fmt.Appendf(nil, "m%d", i)); err != nil {
 			t.Fatalf("Publish(%q): %v", ch, err)
@@ -178,10 +211,14 @@ func TestRedisBrokerDeliversEveryChannelKindInOrder(t *testing.T) {
 }
 
 func TestRedisBrokerSubscribeReturnsConfirmed(t *testing.T) {
+	forRoutings(t, rbRoutings, testRedisBrokerSubscribeReturnsConfirmed)
+}
+
+func testRedisBrokerSubscribeReturnsConfirmed(t *testing.T, routing RedisRouting) {
 	rbVerifyNone(t)
 	srv := redistest.Start(t)
 	app := srv.Client(t)
-	b := newTestRedisBroker(t, app, RedisBrokerOptions{})
+	b := newTestRedisBroker(t, app, RedisBrokerOptions{Routing: routing})
 	ctx := context.Background()
 	for i := range 20 {
 		rec := newRBRecorder(t)
@@ -189,9 +226,15 @@ func TestRedisBrokerSubscribeReturnsConfirmed(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Subscribe %d: %v", i, err)
 		}
+		// Listen returns once the channels are confirmed (at once with
+		// RoutingPatterns, whose patterns Subscribe confirmed).
+		room, client, user := wire.RoomChannel(fmt.Sprint("r", i)), wire.ClientChannel(fmt.Sprint("c", i)), wire.UserChannel(fmt.Sprint("u", i))
+		if err := sub.Listen(ctx, room, client, user); err != nil {
+			t.Fatalf("Listen %d: %v", i, err)
+		}
 		// PUBLISH answers how many subscribers got the message: all four
 		// subscriptions must be live at once, with no wait.
-		for _, ch := range []string{wire.ChannelBroadcast, wire.RoomChannel("r"), wire.ClientChannel("c"), wire.UserChannel("u")} {
+		for _, ch := range []string{wire.ChannelBroadcast, room, client, user} {
 			n, err := app.Publish(ctx, ch, "x").Result()
 			if err != nil || n != 1 {
 				t.Fatalf("Subscribe %d: publish %s right after Subscribe reached %d subscribers (%v), want 1", i, ch, n, err)
@@ -208,17 +251,11 @@ func TestRedisBrokerSubscribeReturnsConfirmed(t *testing.T) {
 
 func TestRedisBrokerNotReady(t *testing.T) {
 	rbVerifyNone(t)
-	// A port nobody listens on: every dial is refused.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := deadAddr(t)
 
 	app := redis.NewClient(&redis.Options{Addr: addr})
 	defer app.Close()
-	b := newTestRedisBroker(t, app, RedisBrokerOptions{})
+	b := newTestRedisBroker(t, app, RedisBrokerOptions{OutboxDisabled: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -258,30 +295,59 @@ func TestRedisBrokerNotReady(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 2*time.Second {
 		t.Errorf("Publish returned after %v, long past its 300ms context", elapsed)
 	}
+
+	// With the outbox, Publish queues the message instead (Redis is away),
+	// and Close drops it, counted.
+	ob := newTestRedisBroker(t, app, RedisBrokerOptions{})
+	if err := ob.Publish(context.Background(), wire.RoomChannel("x"), []byte("{}")); err != nil {
+		t.Fatalf("Publish with an outbox while Redis is away: %v", err)
+	}
+	if st := ob.Stats(); st.OutboxMessages != 1 || st.OutboxQueued != 1 || st.OutboxBytes != 2 {
+		t.Fatalf("stats after a queued publish: %+v", st)
+	}
+	if err := ob.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := ob.Stats(); st.OutboxMessages != 0 || st.OutboxExpired != 1 {
+		t.Fatalf("stats after Close: %+v", st)
+	}
 }
 
 func TestRedisBrokerResubscribesAfterRestart(t *testing.T) {
-	t.Run("single", func(t *testing.T) {
-		rbVerifyNone(t) // first, so that it runs after every other cleanup
-		srv := redistest.Start(t)
-		testRedisBrokerRestart(t, srv, srv.Client(t))
-	})
-	t.Run("cluster", func(t *testing.T) {
-		rbVerifyNone(t)
-		srv := redistest.StartCluster(t)
-		app := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
-		t.Cleanup(func() { app.Close() })
-		testRedisBrokerRestart(t, srv, app)
-	})
+	for _, routing := range []RedisRouting{RoutingPatterns, RoutingInterest, RoutingSharded} {
+		for _, outbox := range []bool{false, true} {
+			name := fmt.Sprintf("%s/outbox=%v", routing, outbox)
+			if routing != RoutingSharded {
+				t.Run("single/"+name, func(t *testing.T) {
+					rbVerifyNone(t) // first, so that it runs after every other cleanup
+					srv := redistest.Start(t)
+					testRedisBrokerRestart(t, srv, srv.Client(t), routing, outbox)
+				})
+			}
+			t.Run("cluster/"+name, func(t *testing.T) {
+				rbVerifyNone(t)
+				srv := redistest.StartCluster(t)
+				app := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
+				t.Cleanup(func() { app.Close() })
+				testRedisBrokerRestart(t, srv, app, routing, outbox)
+			})
+		}
+	}
 }
 
-func testRedisBrokerRestart(t *testing.T, srv *redistest.Server, app redis.UniversalClient) {
+func testRedisBrokerRestart(t *testing.T, srv *redistest.Server, app redis.UniversalClient, routing RedisRouting, outbox bool) {
 	logs := &rbLogs{}
 	b := newTestRedisBroker(t, app, RedisBrokerOptions{
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Logger:         slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Routing:        routing,
+		OutboxDisabled: !outbox,
 	})
-	rec, _ := subscribeRecorder(t, b)
+	rec, sub := subscribeRecorder(t, b, wire.RoomChannel("down"), wire.RoomChannel("back"), wire.UserChannel("u"))
 	ctx := context.Background()
+	publish := app.Publish
+	if routing == RoutingSharded {
+		publish = app.SPublish
+	}
 
 	if err := b.Publish(ctx, wire.ChannelBroadcast, []byte("before")); err != nil {
 		t.Fatal(err)
@@ -291,31 +357,48 @@ func testRedisBrokerRestart(t *testing.T, srv *redistest.Server, app redis.Unive
 	}
 
 	srv.Stop()
-	// While Redis is down, Publish fails (and does not hang), and nothing
-	// crashes.
+	// While Redis is down, nothing crashes, and Publish does not hang: it
+	// fails without an outbox, and queues the message with one.
 	pctx, cancel := context.WithTimeout(ctx, time.Second)
-	err := b.Publish(pctx, wire.RoomChannel("down"), []byte("lost"))
+	err := b.Publish(pctx, wire.RoomChannel("down"), []byte("kept"))
 	cancel()
-	if err == nil || !strings.Contains(err.Error(), `publish "ws:room:down"`) {
+	switch {
+	case outbox && err != nil:
+		t.Fatalf("Publish while down, with an outbox: %v", err)
+	case !outbox && (err == nil || !strings.Contains(err.Error(), `publish "ws:room:down"`)):
 		t.Fatalf("Publish while down: err = %v", err)
+	}
+	// The subscription knows it is not ready.
+	deadline := time.Now().Add(rbWait)
+	for isReady(sub) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still ready %v after Redis stopped", rbWait)
+		}
+		time.Sleep(5 * time.Millisecond) // the interval of a bounded poll
 	}
 
 	srv.Restart()
-	// No call to Subscribe: the subscription must come back on its own.
-	// Poll by publishing until a message arrives (PUBLISH counts receivers).
-	deadline := time.Now().Add(rbWait)
-	for i := 0; ; i++ {
-		n, err := app.Publish(ctx, wire.RoomChannel("back"), fmt.Sprint(i)).Result()
-		if err == nil && n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not resubscribed within %v after restart (last publish: %d receivers, %v)\nlogs:\n%s", rbWait, n, err, logs)
-		}
-		time.Sleep(20 * time.Millisecond) // the interval of a bounded poll
+	// No call to Subscribe: the subscription must come back on its own,
+	// every interest with it, before it says it is ready.
+	select {
+	case <-sub.Ready():
+	case <-time.After(rbWait):
+		t.Fatalf("not ready within %v after restart\nlogs:\n%s", rbWait, logs)
 	}
-	if got := rec.next(); got.channel != wire.RoomChannel("back") {
-		t.Fatalf("got %+v", got)
+	for _, ch := range []string{wire.ChannelBroadcast, wire.RoomChannel("back"), wire.UserChannel("u")} {
+		if n, err := publish(ctx, ch, "probe").Result(); err != nil || n != 1 {
+			t.Fatalf("ready, but a publish on %s reached %d subscribers (%v)", ch, n, err)
+		}
+	}
+	for _, ch := range []string{wire.ChannelBroadcast, wire.RoomChannel("back"), wire.UserChannel("u")} {
+		if got := rec.next(); got != (rbMessage{ch, "probe"}) {
+			t.Fatalf("got %+v, want the probe on %s", got, ch)
+		}
+	}
+	if outbox { // the message queued while down is replayed
+		if got := rec.next(); got != (rbMessage{wire.RoomChannel("down"), "kept"}) {
+			t.Fatalf("got %+v, want the queued message", got)
+		}
 	}
 	// The broker's own publisher recovers too.
 	deadline = time.Now().Add(rbWait)
@@ -335,14 +418,28 @@ func testRedisBrokerRestart(t *testing.T, srv *redistest.Server, app redis.Unive
 	}
 }
 
+// isReady reports whether sub is ready now.
+func isReady(sub Subscription) bool {
+	select {
+	case <-sub.Ready():
+		return true
+	default:
+		return false
+	}
+}
+
 func TestRedisBrokerRecoversFromSilentConnection(t *testing.T) {
+	forRoutings(t, rbRoutings, testRedisBrokerRecoversFromSilentConnection)
+}
+
+func testRedisBrokerRecoversFromSilentConnection(t *testing.T, routing RedisRouting) {
 	rbVerifyNone(t)
 	srv := redistest.Start(t)
 	proxy := startBlackholeProxy(t, srv.Addr())
 	app := redis.NewClient(&redis.Options{Addr: proxy.addr()})
 	defer app.Close()
-	b := newTestRedisBroker(t, app, RedisBrokerOptions{HealthInterval: 100 * time.Millisecond})
-	rec, _ := subscribeRecorder(t, b)
+	b := newTestRedisBroker(t, app, RedisBrokerOptions{HealthInterval: 100 * time.Millisecond, Routing: routing})
+	rec, _ := subscribeRecorder(t, b, wire.RoomChannel("r"))
 	direct := srv.Client(t)
 	ctx := context.Background()
 
@@ -354,7 +451,7 @@ func TestRedisBrokerRecoversFromSilentConnection(t *testing.T) {
 	// swallows everything.
 	deadline := time.Now().Add(rbWait)
 	for i := 0; ; i++ {
-		if err := direct.Publish(ctx, wire.ChannelBroadcast, fmt.Sprint(i)).Err(); err != nil {
+		if err := direct.Publish(ctx, wire.RoomChannel("r"), fmt.Sprint(i)).Err(); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -369,10 +466,14 @@ func TestRedisBrokerRecoversFromSilentConnection(t *testing.T) {
 }
 
 func TestRedisBrokerClose(t *testing.T) {
+	forRoutings(t, rbRoutings, testRedisBrokerClose)
+}
+
+func testRedisBrokerClose(t *testing.T, routing RedisRouting) {
 	rbVerifyNone(t)
 	srv := redistest.Start(t)
 	app := srv.Client(t)
-	b := newTestRedisBroker(t, app, RedisBrokerOptions{})
+	b := newTestRedisBroker(t, app, RedisBrokerOptions{Routing: routing})
 	rec, sub := subscribeRecorder(t, b)
 	ctx := context.Background()
 
@@ -401,11 +502,17 @@ func TestRedisBrokerClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ...made the broker unusable...
-	if err := b.Publish(ctx, wire.ChannelBroadcast, []byte("x")); !errors.Is(err, redis.ErrClosed) {
-		t.Fatalf("Publish after Close: err = %v, want redis.ErrClosed", err)
+	if err := b.Publish(ctx, wire.ChannelBroadcast, []byte("x")); !errors.Is(err, redis.ErrClosed) || !errors.Is(err, ErrBrokerClosed) {
+		t.Fatalf("Publish after Close: err = %v, want redis.ErrClosed and ErrBrokerClosed", err)
 	}
-	if _, err := b.Subscribe(ctx, rec.handle); !errors.Is(err, redis.ErrClosed) {
-		t.Fatalf("Subscribe after Close: err = %v, want redis.ErrClosed", err)
+	if _, err := b.Subscribe(ctx, rec.handle); !errors.Is(err, redis.ErrClosed) || !errors.Is(err, ErrBrokerClosed) {
+		t.Fatalf("Subscribe after Close: err = %v, want redis.ErrClosed and ErrBrokerClosed", err)
+	}
+	if err := sub2.Listen(ctx, wire.RoomChannel("late")); !errors.Is(err, ErrBrokerClosed) {
+		t.Fatalf("Listen after Close: err = %v, want ErrBrokerClosed", err)
+	}
+	if isReady(sub2) {
+		t.Fatal("a closed subscription says it is ready")
 	}
 	// ...and left the application's client alone.
 	if err := app.Ping(ctx).Err(); err != nil {
@@ -419,12 +526,16 @@ func TestRedisBrokerClose(t *testing.T) {
 }
 
 func TestRedisBrokerUsesItsOwnConnections(t *testing.T) {
+	forRoutings(t, rbRoutings, testRedisBrokerUsesItsOwnConnections)
+}
+
+func testRedisBrokerUsesItsOwnConnections(t *testing.T, routing RedisRouting) {
 	rbVerifyNone(t)
 	srv := redistest.Start(t)
 	app := redis.NewClient(&redis.Options{Addr: srv.Addr(), ClientName: "app"})
 	defer app.Close()
-	b := newTestRedisBroker(t, app, RedisBrokerOptions{})
-	subscribeRecorder(t, b)
+	b := newTestRedisBroker(t, app, RedisBrokerOptions{Routing: routing})
+	subscribeRecorder(t, b, wire.RoomChannel("a"), wire.RoomChannel("b"))
 	ctx := context.Background()
 	if err := b.Publish(ctx, wire.ChannelBroadcast, []byte("x")); err != nil {
 		t.Fatal(err)
@@ -437,31 +548,41 @@ func TestRedisBrokerUsesItsOwnConnections(t *testing.T) {
 	}
 	// The server sees the app's connection, the broker's subscriber and its
 	// publisher: three clients, one of them in pub/sub with 1 channel and 3
-	// patterns.
+	// patterns (RoutingPatterns: rooms need no channel of their own) or 3
+	// channels and no pattern (RoutingInterest).
 	list, err := srv.Client(t).ClientList(ctx).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
+	want := " sub=1 psub=3 "
+	if routing == RoutingInterest {
+		want = " sub=3 psub=0 "
+	}
 	var subscribers int
 	for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
-		if strings.Contains(line, " sub=1 psub=3 ") {
+		if strings.Contains(line, want) {
 			subscribers++
 		}
 	}
 	if subscribers != 1 {
-		t.Errorf("want one subscriber connection with sub=1 psub=3, CLIENT LIST:\n%s", list)
+		t.Errorf("want one subscriber connection with %q, CLIENT LIST:\n%s", want, list)
 	}
 }
 
 func TestRedisBrokerCluster(t *testing.T) {
+	forRoutings(t, []RedisRouting{RoutingPatterns, RoutingInterest, RoutingSharded}, testRedisBrokerCluster)
+}
+
+func testRedisBrokerCluster(t *testing.T, routing RedisRouting) {
 	rbVerifyNone(t)
 	srv := redistest.StartCluster(t)
 	app := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
 	defer app.Close()
-	b := newTestRedisBroker(t, app, RedisBrokerOptions{})
-	rec, _ := subscribeRecorder(t, b)
+	b := newTestRedisBroker(t, app, RedisBrokerOptions{Routing: routing})
+	channels := []string{wire.ChannelBroadcast, wire.RoomChannel("r"), wire.ClientChannel("c"), wire.UserChannel("u")}
+	rec, _ := subscribeRecorder(t, b, channels...)
 	ctx := context.Background()
-	for _, ch := range []string{wire.ChannelBroadcast, wire.RoomChannel("r"), wire.ClientChannel("c"), wire.UserChannel("u")} {
+	for _, ch := range channels {
 		if err := b.Publish(ctx, ch, []byte("x")); err != nil {
 			t.Fatalf("Publish(%q): %v", ch, err)
 		}
@@ -472,13 +593,17 @@ func TestRedisBrokerCluster(t *testing.T) {
 }
 
 func TestRedisBrokerSentinel(t *testing.T) {
+	forRoutings(t, rbRoutings, testRedisBrokerSentinel)
+}
+
+func testRedisBrokerSentinel(t *testing.T, routing RedisRouting) {
 	rbVerifyNone(t)
 	master := redistest.Start(t)
 	sentinel := redistest.StartSentinel(t, master, "echows")
 	app := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "echows", SentinelAddrs: []string{sentinel.Addr()}})
 	defer app.Close()
-	b := newTestRedisBroker(t, app, RedisBrokerOptions{})
-	rec, _ := subscribeRecorder(t, b)
+	b := newTestRedisBroker(t, app, RedisBrokerOptions{Routing: routing})
+	rec, _ := subscribeRecorder(t, b, wire.RoomChannel("r"), wire.UserChannel("u"))
 	ctx := context.Background()
 	if err := b.Publish(ctx, wire.RoomChannel("r"), []byte("x")); err != nil {
 		t.Fatal(err)
@@ -512,6 +637,11 @@ func TestNewRedisBrokerRejects(t *testing.T) {
 		{"ring", ring, RedisBrokerOptions{}, "Ring is not supported"},
 		{"negative pool", single, RedisBrokerOptions{PoolSize: -1}, "PoolSize is negative"},
 		{"negative health", single, RedisBrokerOptions{HealthInterval: -time.Second}, "HealthInterval is negative"},
+		{"negative grace", single, RedisBrokerOptions{ListenGrace: -time.Second}, "ListenGrace is negative"},
+		{"negative outbox age", single, RedisBrokerOptions{OutboxMaxAge: -time.Second}, "OutboxMaxAge is negative"},
+		{"negative outbox bytes", single, RedisBrokerOptions{OutboxMaxBytes: -1}, "OutboxMaxBytes is negative"},
+		{"unknown routing", single, RedisBrokerOptions{Routing: RoutingSharded + 1}, "unknown Routing"},
+		{"sharded without a cluster", single, RedisBrokerOptions{Routing: RoutingSharded}, "RoutingSharded needs a *redis.ClusterClient"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -537,7 +667,7 @@ func TestRedisBrokerRetryDelay(t *testing.T) {
 		want     time.Duration
 	}{
 		{1, 50 * time.Millisecond}, {2, 100 * time.Millisecond}, {3, 200 * time.Millisecond},
-		{6, 1600 * time.Millisecond}, {7, 2 * time.Second}, {100, 2 * time.Second},
+		{5, 800 * time.Millisecond}, {6, time.Second}, {100, time.Second},
 	}
 	for _, tt := range tests {
 		if got := retryDelay(tt.failures); got != tt.want {

@@ -8,9 +8,15 @@
 //
 // StartCluster runs a one-node Redis Cluster that owns every slot, and
 // StartSentinel a Sentinel watching a server, for tests of those clients.
+// StartClusterOf runs a real multi-node cluster (masters with their slots,
+// optional replicas) whose slots can be moved and whose masters can be killed
+// (see Cluster), and StartFailover a master, replicas and a Sentinel that
+// promotes a replica when the master is killed (see Failover).
 //
 // When redis-server is not installed the test is skipped with a message that
-// says so, and fails under CI=true (package testenv): CI installs it.
+// says so, and fails under CI=true (package testenv): CI installs it. Sentinel
+// runs as redis-server --sentinel (Debian's redis-sentinel is the same
+// program), so redis-server is all it needs.
 package redistest
 
 import (
@@ -58,8 +64,9 @@ type Server struct {
 	// dir, listening on port.
 	args func(dir string, port int) ([]string, error)
 
-	mu   sync.Mutex // serialises Stop, Restart and start
-	proc *process   // nil when stopped
+	mu    sync.Mutex    // serialises Stop, Restart and start
+	proc  *process      // nil when stopped
+	admin *redis.Client // for the package's own polls; see adminClient
 }
 
 // process is one run of redis-server.
@@ -106,13 +113,17 @@ func StartCluster(tb testing.TB) *Server {
 }
 
 // StartSentinel starts a Redis Sentinel that monitors master under name,
-// with a quorum of one, for redis.NewFailoverClient.
+// with a quorum of one, for redis.NewFailoverClient. It considers a master
+// down after 500 ms without an answer (the default is 30 s), so that a
+// failover test does not wait for long.
 func StartSentinel(tb testing.TB, master *Server, name string) *Server {
 	tb.Helper()
 	return start(tb, func(dir string, _ int) ([]string, error) {
 		// Sentinel insists on a config file it can rewrite.
 		conf := filepath.Join(dir, "sentinel.conf")
-		text := fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1\n", name, master.port)
+		text := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]d 1\n"+
+			"sentinel down-after-milliseconds %[1]s 500\n"+
+			"sentinel failover-timeout %[1]s 10000\n", name, master.port)
 		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 			return nil, err
 		}
@@ -157,6 +168,18 @@ func (s *Server) Client(tb testing.TB) *redis.Client {
 	return c
 }
 
+// adminClient returns the package's own client of the server, for polling
+// loops: one client for the server's life, not one per poll.
+func (s *Server) adminClient() *redis.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admin == nil {
+		s.admin = redis.NewClient(&redis.Options{Addr: s.Addr()})
+		s.tb.Cleanup(func() { _ = s.admin.Close() })
+	}
+	return s.admin
+}
+
 // Stop stops the server (SIGTERM, then SIGKILL if it has not exited within
 // 10 s) and waits for the process to exit, which closes every client
 // connection. Stopping a stopped server does nothing.
@@ -164,6 +187,28 @@ func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopLocked()
+}
+
+// Kill kills the server with SIGKILL, as a crash or a lost machine would, and
+// waits for the process to exit: it gets no chance to close its connections
+// cleanly or to tell anyone. Killing a stopped server does nothing.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.proc
+	if p == nil {
+		return
+	}
+	s.proc = nil
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// running reports whether the server's process runs.
+func (s *Server) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc != nil
 }
 
 // Restart stops the server if it runs, waits until its port can be bound
