@@ -118,10 +118,10 @@ func (l *redisLink) run(ctx context.Context) {
 func (l *redisLink) serve(ctx context.Context, ps *redis.PubSub, gen uint64, readDone <-chan struct{}) error {
 	b := l.sub.broker
 	if b.routing == RoutingPatterns {
+		b.subscribeCmds.Add(1)
 		if err := ps.PSubscribe(ctx, redisPatterns...); err != nil {
 			return err
 		}
-		b.subscribeCmds.Add(1)
 	}
 	for {
 		if err := l.flush(ctx, ps, gen); err != nil {
@@ -176,6 +176,9 @@ func (l *redisLink) flush(ctx context.Context, ps *redis.PubSub, gen uint64) err
 
 	b := s.broker
 	for _, chs := range subBatches {
+		// counted before it is sent: its confirmation, read on another
+		// goroutine, may return a Listen before this one goes on
+		b.subscribeCmds.Add(1)
 		var err error
 		if sharded {
 			err = ps.SSubscribe(ctx, chs...)
@@ -185,9 +188,9 @@ func (l *redisLink) flush(ctx context.Context, ps *redis.PubSub, gen uint64) err
 		if err != nil {
 			return err
 		}
-		b.subscribeCmds.Add(1)
 	}
 	for _, chs := range unsubBatches {
+		b.unsubscribeCmds.Add(1)
 		var err error
 		if sharded {
 			err = ps.SUnsubscribe(ctx, chs...)
@@ -197,7 +200,6 @@ func (l *redisLink) flush(ctx context.Context, ps *redis.PubSub, gen uint64) err
 		if err != nil {
 			return err
 		}
-		b.unsubscribeCmds.Add(1)
 	}
 	return nil
 }
