@@ -49,3 +49,30 @@ func TestReviewNoMessageIsProcessedAfterFailingTheConnection(t *testing.T) {
 		})
 	}
 }
+
+// A close frame between the fragments of a message (RFC 6455 §5.4 allows
+// control frames there) is checked as one between messages is: the
+// reader checks those itself (frameHead), gorilla checks these, and gorilla
+// takes a 1-byte payload for "no status" (1005) and a reason that is not
+// UTF-8 for a protocol error (1002).
+func TestReviewCloseBetweenFragmentsIsCheckedLikeAnyClose(t *testing.T) {
+	cases := map[string]struct {
+		payload []byte
+		code    int
+	}{
+		"1-byte payload":     {[]byte{3}, wsframe.CloseProtocolError},
+		"reason not UTF-8":   {[]byte{0x03, 0xe8, 0xff}, wsframe.CloseInvalidPayload},
+		"code 1005 received": {[]byte{0x03, 0xed}, wsframe.CloseProtocolError},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			ts := startServer(t, Config{})
+			r := wstest.DialRaw(t, ts.url)
+			r.WriteFrame(wsframe.Header{Fin: false, Opcode: wsframe.OpText, Masked: true}, []byte(`{"event":`))
+			r.Send(wsframe.OpClose, tc.payload)
+			if code, _ := r.ExpectClose(); code != tc.code {
+				t.Fatalf("closed with %d, want %d (as between messages)", code, tc.code)
+			}
+		})
+	}
+}
