@@ -82,3 +82,70 @@ func waitChan(t *testing.T, ch <-chan struct{}, what string) {
 		t.Fatalf("timed out waiting for %s", what)
 	}
 }
+
+// Upgrades racing Shutdown: each one is refused (503) or upgraded and then
+// closed with 1001; Shutdown returns nil once all are gone, and the parker
+// is stopped.
+func TestReviewShutdownRacingManyUpgrades(t *testing.T) {
+	s, err := New(Config{Hooks: Hooks{Authenticate: testAuth}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Configure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	url := "ws" + strings.TrimPrefix(hs.URL, "http")
+	const n = 60
+	results := make(chan error, n)
+	for i := range n {
+		go func() {
+			conn, resp, err := gws.DefaultDialer.Dial(url, nil)
+			if err != nil {
+				if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
+					results <- nil
+					return
+				}
+				results <- err
+				return
+			}
+			defer conn.Close()
+			if i%2 == 0 { // half of them authenticate, if they can
+				conn.WriteMessage(gws.TextMessage, []byte(`{"event":"authenticate","data":{"token":"u"}}`))
+			}
+			conn.SetReadDeadline(time.Now().Add(readTimeout))
+			for {
+				if _, _, err := conn.ReadMessage(); err != nil {
+					if !gws.IsCloseError(err, gws.CloseGoingAway) {
+						results <- err
+						return
+					}
+					results <- nil
+					return
+				}
+			}
+		}()
+	}
+	waitFor(t, "a third of the upgrades", func() bool { return s.Stats().Clients >= n/3 })
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for range n {
+		if err := <-results; err != nil {
+			t.Error(err)
+		}
+	}
+	s.parker.mu.Lock()
+	done := s.parker.done
+	s.parker.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		default:
+			t.Fatal("the parker's epoll goroutine runs after Shutdown")
+		}
+	}
+}
