@@ -62,7 +62,7 @@ type Client struct {
 	encrypted    atomic.Bool
 	ident        atomic.Pointer[identity]
 
-	mu        sync.Mutex // guards authTimer and header
+	mu        sync.Mutex // guards authTimer and header, and orders the read deadlines of linger and queueClose
 	authTimer *time.Timer
 	header    http.Header // the upgrade request's, until authentication ends
 
@@ -233,8 +233,10 @@ func (c *Client) closeWith(code int, reason string) {
 func (c *Client) queueClose(frame []byte) bool {
 	first, st := c.out.setClose(c, frame)
 	if first {
+		c.mu.Lock() // see linger
 		c.raw.SetReadDeadline(time.Now().Add(closeGrace))
 		c.cancel()
+		c.mu.Unlock()
 		c.unpark() // the reader waits for the peer's answer under the deadline
 	}
 	c.kick(st)

@@ -87,14 +87,27 @@ func (c *Client) linger() bool {
 	if c.br == nil || c.br.Buffered() > 0 {
 		return c.br != nil
 	}
-	if c.fd < 0 || c.ctx.Err() != nil {
+	if c.fd < 0 {
 		return false
 	}
-	c.raw.SetReadDeadline(time.Now().Add(readLinger))
+	// queueClose sets the close's deadline and cancels the context under
+	// c.mu: checking the context and setting the deadline under it too
+	// keeps this from overwriting or clearing the close's deadline.
+	c.mu.Lock()
+	closing := c.ctx.Err() != nil
+	if !closing {
+		c.raw.SetReadDeadline(time.Now().Add(readLinger))
+	}
+	c.mu.Unlock()
+	if closing {
+		return false
+	}
 	_, err := c.br.Peek(1) // a timeout is remembered by nothing: bufio returns it once
+	c.mu.Lock()
 	if c.ctx.Err() == nil {
 		c.raw.SetReadDeadline(time.Time{})
 	}
+	c.mu.Unlock()
 	return err == nil
 }
 
