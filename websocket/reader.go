@@ -203,9 +203,16 @@ func (c *Client) readOne() bool {
 			return false
 		}
 		if typ != gws.TextMessage {
+			// read it to its end, so that the next frame starts at a
+			// message boundary, and answer it as one message: it goes
+			// through the budgets before the next one is read
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				c.logReadEnd(err)
+				return false
+			}
 			c.touch()
 			c.sendError(wire.ErrTextInvalidFormat)
-			continue
+			return true
 		}
 		buf := readBuffers.Get().(*bytes.Buffer)
 		buf.Reset()
