@@ -77,6 +77,10 @@ type Client struct {
 	// lastRead is when the peer last sent a frame (unix nanoseconds): the
 	// ping sweep drops a peer silent for IdleTimeout.
 	lastRead atomic.Int64
+	// failed is set by the reader when it failed the connection (a 1002 or
+	// 1007 of its own): it processes nothing it reads after (RFC 6455
+	// §7.1.7). Used by the reader only.
+	failed bool
 	// parked is set while the reader waits in the server's epoll set;
 	// armed (the socket is in the set) and closedSocket are guarded by the
 	// parker's lock.

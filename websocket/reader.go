@@ -173,9 +173,11 @@ func (c *Client) peerClosed(payload []byte) headResult {
 	code, _, err := wsframe.ParseClose(payload)
 	switch {
 	case errors.Is(err, wsframe.ErrCloseReason):
+		c.failed = true
 		c.closeWith(wire.CloseInvalidPayload, wire.ReasonInvalidUTF8)
 		return headHandled
 	case err != nil:
+		c.failed = true
 		c.closeWith(wire.CloseProtocolError, wire.ReasonProtocolError)
 		return headHandled
 	}
@@ -222,10 +224,15 @@ func (c *Client) readOne() bool {
 			c.logReadEnd(err)
 			return false
 		}
+		if c.failed { // RFC 6455 §7.1.7: nothing is processed after a failure
+			readBuffers.Put(buf)
+			continue // until the peer answers the close, or closeGrace
+		}
 		c.touch()
 		c.pinged()
 		if !valid {
 			readBuffers.Put(buf)
+			c.failed = true
 			c.closeWith(wire.CloseInvalidPayload, wire.ReasonInvalidUTF8)
 			continue // until the peer answers the close, or closeGrace
 		}
