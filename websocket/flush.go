@@ -92,11 +92,19 @@ func (f *flusher) next(buf []*Client) []*Client {
 	buf = append(buf[:0], f.ready[f.head:f.head+n]...)
 	clear(f.ready[f.head : f.head+n])
 	f.head += n
-	if f.head == len(f.ready) { // empty: reuse the array, unless a huge burst grew it
+	switch {
+	case f.head == len(f.ready): // empty: reuse the array, unless a huge burst grew it
 		f.ready, f.head = f.ready[:0], 0
 		if cap(f.ready) > 1<<16 {
 			f.ready = nil
 		}
+	case f.head >= flushChunk && 2*f.head >= len(f.ready):
+		// under steady load the list may never empty: move what waits to
+		// the front, so the array holds the waiting clients, not every
+		// scheduling since it last emptied
+		k := copy(f.ready, f.ready[f.head:])
+		clear(f.ready[k:])
+		f.ready, f.head = f.ready[:k], 0
 	}
 	return buf
 }
