@@ -33,7 +33,7 @@ func TestReviewClientHeldByACorkThatOpenedAfterItWasScheduledIsPromoted(t *testi
 		t.Fatalf("push: %v %v", res, st)
 	}
 	ts.Cork(func() {
-		cl.kick(st) // ...and the client is added once one is
+		cl.kick(st)   // ...and the client is added once one is
 		for range 3 { // the third takes the client past corkLimit
 			ts.Local().ToClient(m[0].id, "big", big)
 		}
