@@ -43,10 +43,6 @@ func newFlusher(start func()) *flusher {
 	return &flusher{max: max(1, runtime.GOMAXPROCS(0)), start: start}
 }
 
-// corked reports whether a cork is open; read without the lock, it is a
-// hint (see queue.held).
-func (f *flusher) corked() bool { return f.corks.Load() > 0 }
-
 // add schedules clients whose write token was just taken (startFlush).
 func (f *flusher) add(cs ...*Client) {
 	if len(cs) == 0 {

@@ -7,7 +7,7 @@ import (
 
 // Cork's promise: "a client that accumulates more than 256 KiB meanwhile is
 // written early". Whether a scheduled client may be promoted is decided
-// when its write token is taken (queue.held, from flusher.corked()), but
+// when its write token is taken (queue.held was set from a corked() hint), but
 // where it waits is decided later, when it is added to the flusher: a
 // fan-out adds the clients it scheduled in chunks, after queueing, and the
 // broker's dispatcher corks every batch, so a cork often opens in between.
