@@ -62,7 +62,7 @@ type Client struct {
 	encrypted    atomic.Bool
 	ident        atomic.Pointer[identity]
 
-	mu        sync.Mutex // guards authTimer and header
+	mu        sync.Mutex // guards authTimer and header, and orders the read deadlines of linger and queueClose
 	authTimer *time.Timer
 	header    http.Header // the upgrade request's, until authentication ends
 
@@ -77,6 +77,10 @@ type Client struct {
 	// lastRead is when the peer last sent a frame (unix nanoseconds): the
 	// ping sweep drops a peer silent for IdleTimeout.
 	lastRead atomic.Int64
+	// failed is set by the reader when it failed the connection (a 1002 or
+	// 1007 of its own): it processes nothing it reads after (RFC 6455
+	// §7.1.7). Used by the reader only.
+	failed bool
 	// parked is set while the reader waits in the server's epoll set;
 	// armed (the socket is in the set) and closedSocket are guarded by the
 	// parker's lock.
@@ -233,8 +237,10 @@ func (c *Client) closeWith(code int, reason string) {
 func (c *Client) queueClose(frame []byte) bool {
 	first, st := c.out.setClose(c, frame)
 	if first {
+		c.mu.Lock() // see linger
 		c.raw.SetReadDeadline(time.Now().Add(closeGrace))
 		c.cancel()
+		c.mu.Unlock()
 		c.unpark() // the reader waits for the peer's answer under the deadline
 	}
 	c.kick(st)

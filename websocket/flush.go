@@ -43,10 +43,6 @@ func newFlusher(start func()) *flusher {
 	return &flusher{max: max(1, runtime.GOMAXPROCS(0)), start: start}
 }
 
-// corked reports whether a cork is open; read without the lock, it is a
-// hint (see queue.held).
-func (f *flusher) corked() bool { return f.corks.Load() > 0 }
-
 // add schedules clients whose write token was just taken (startFlush).
 func (f *flusher) add(cs ...*Client) {
 	if len(cs) == 0 {
@@ -92,11 +88,19 @@ func (f *flusher) next(buf []*Client) []*Client {
 	buf = append(buf[:0], f.ready[f.head:f.head+n]...)
 	clear(f.ready[f.head : f.head+n])
 	f.head += n
-	if f.head == len(f.ready) { // empty: reuse the array, unless a huge burst grew it
+	switch {
+	case f.head == len(f.ready): // empty: reuse the array, unless a huge burst grew it
 		f.ready, f.head = f.ready[:0], 0
 		if cap(f.ready) > 1<<16 {
 			f.ready = nil
 		}
+	case f.head >= flushChunk && 2*f.head >= len(f.ready):
+		// under steady load the list may never empty: move what waits to
+		// the front, so the array holds the waiting clients, not every
+		// scheduling since it last emptied
+		k := copy(f.ready, f.ready[f.head:])
+		clear(f.ready[k:])
+		f.ready, f.head = f.ready[:k], 0
 	}
 	return buf
 }

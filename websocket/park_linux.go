@@ -169,6 +169,7 @@ func (p *parker) run() {
 
 // stop ends run and closes the epoll set; call it once no client is left.
 func (p *parker) stop() {
+	p.start.Do(func() {}) // an upgrade still under way makes no epoll set after this
 	p.mu.Lock()
 	done, stopped := p.done, p.stopped
 	p.stopped = true

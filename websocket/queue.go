@@ -83,7 +83,7 @@ type queue struct {
 	rest  []byte // what the socket did not take of the last batch
 
 	state writeState
-	held  bool // scheduled while a cork was open (see corkLimit)
+	held  bool // scheduled and not yet promoted: a cork may hold it (see corkLimit)
 
 	closed        bool // a close frame was queued, or the client finished: nothing more is accepted
 	dead          bool // the socket failed or the client finished: nothing more is written
@@ -179,7 +179,11 @@ func (q *queue) takeTokenLocked(c *Client) start {
 			return startGoroutine
 		}
 		q.state = stateScheduled
-		q.held = c.server.flush.corked()
+		// Whether a cork holds it is decided later, when it is added to
+		// the flusher (a fan-out adds in chunks, after queueing): any
+		// scheduled client may be promoted. One on the ready list gets a
+		// duplicate entry then, which flushOnce skips.
+		q.held = true
 		return startFlush
 	case stateScheduled:
 		if q.held && q.bytes >= corkLimit {

@@ -87,14 +87,27 @@ func (c *Client) linger() bool {
 	if c.br == nil || c.br.Buffered() > 0 {
 		return c.br != nil
 	}
-	if c.fd < 0 || c.ctx.Err() != nil {
+	if c.fd < 0 {
 		return false
 	}
-	c.raw.SetReadDeadline(time.Now().Add(readLinger))
+	// queueClose sets the close's deadline and cancels the context under
+	// c.mu: checking the context and setting the deadline under it too
+	// keeps this from overwriting or clearing the close's deadline.
+	c.mu.Lock()
+	closing := c.ctx.Err() != nil
+	if !closing {
+		c.raw.SetReadDeadline(time.Now().Add(readLinger))
+	}
+	c.mu.Unlock()
+	if closing {
+		return false
+	}
 	_, err := c.br.Peek(1) // a timeout is remembered by nothing: bufio returns it once
+	c.mu.Lock()
 	if c.ctx.Err() == nil {
 		c.raw.SetReadDeadline(time.Time{})
 	}
+	c.mu.Unlock()
 	return err == nil
 }
 
@@ -160,9 +173,11 @@ func (c *Client) peerClosed(payload []byte) headResult {
 	code, _, err := wsframe.ParseClose(payload)
 	switch {
 	case errors.Is(err, wsframe.ErrCloseReason):
+		c.failed = true
 		c.closeWith(wire.CloseInvalidPayload, wire.ReasonInvalidUTF8)
 		return headHandled
 	case err != nil:
+		c.failed = true
 		c.closeWith(wire.CloseProtocolError, wire.ReasonProtocolError)
 		return headHandled
 	}
@@ -191,9 +206,16 @@ func (c *Client) readOne() bool {
 			return false
 		}
 		if typ != gws.TextMessage {
+			// read it to its end, so that the next frame starts at a
+			// message boundary, and answer it as one message: it goes
+			// through the budgets before the next one is read
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				c.logReadEnd(err)
+				return false
+			}
 			c.touch()
 			c.sendError(wire.ErrTextInvalidFormat)
-			continue
+			return true
 		}
 		buf := readBuffers.Get().(*bytes.Buffer)
 		buf.Reset()
@@ -203,10 +225,15 @@ func (c *Client) readOne() bool {
 			c.logReadEnd(err)
 			return false
 		}
+		if c.failed { // RFC 6455 §7.1.7: nothing is processed after a failure
+			readBuffers.Put(buf)
+			continue // until the peer answers the close, or closeGrace
+		}
 		c.touch()
 		c.pinged()
 		if !valid {
 			readBuffers.Put(buf)
+			c.failed = true
 			c.closeWith(wire.CloseInvalidPayload, wire.ReasonInvalidUTF8)
 			continue // until the peer answers the close, or closeGrace
 		}

@@ -136,6 +136,11 @@ func (c *Client) writeLoop() {
 
 		c.transformBatch(&b)
 		rest, err := c.writeBatch(&b, c.writeBlocking)
+		if c.rc != nil {
+			// the flush goroutines may write this socket next: the runtime
+			// refuses even a non-blocking write once a deadline passed
+			c.raw.SetWriteDeadline(time.Time{})
+		}
 
 		q.mu.Lock()
 		q.writtenLocked(&b, rest)
