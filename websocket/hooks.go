@@ -111,7 +111,9 @@ type MessageFunc func(ctx context.Context, c *Client, msg Message) error
 // message for that client; an error drops it and is logged. It runs on the
 // client's writer goroutine, so per-client order holds and a slow transform
 // delays only that client; for one room or broadcast message at most
-// EncryptedBatchLimit calls run at once.
+// EncryptedBatchLimit calls run at once. Unlike the other hooks' contexts,
+// ctx is not cancelled when the client starts closing (what was queued
+// before a close is still sent before it); it ends after WriteTimeout.
 type OutboundTransformer func(ctx context.Context, c *Client, msg Message) (*Message, error)
 
 // InboundTransformer decrypts the data of a client-sent encrypted event into

@@ -58,12 +58,14 @@ func (s *Server) park(c *Client) bool {
 	if !c.armed {
 		op = syscall.EPOLL_CTL_ADD
 	}
-	c.parked.Store(true)
 	if err := syscall.EpollCtl(p.epfd, op, c.fd, &ev); err != nil {
-		c.parked.Store(false)
 		p.mu.Unlock()
-		return false
+		return false // the epoll watch limit, say: read on this goroutine
 	}
+	// Parked only now, still under the lock: the poller cannot look the
+	// socket up before, and no unpark can start a reader for a park that
+	// failed.
+	c.parked.Store(true)
 	c.armed = true
 	p.byFD[int32(c.fd)] = parked{c, p.seq}
 	p.mu.Unlock()

@@ -92,6 +92,7 @@ type queue struct {
 
 	flushed chan struct{} // made by finish; closed when the token is released
 	drained chan struct{} // made by a reader waiting for backpressure to clear
+	goneCh  chan struct{} // made by gone; closed once dead
 }
 
 // pushResult says what became of a data frame.
@@ -282,11 +283,38 @@ func (q *queue) finish() <-chan struct{} {
 func (q *queue) kill() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.dead, q.closed = true, true
+	q.closed = true
+	q.dieLocked()
 	if q.drained != nil {
 		close(q.drained)
 		q.drained = nil
 	}
+}
+
+// dieLocked marks the socket failed or the client finished: nothing more
+// is written.
+func (q *queue) dieLocked() {
+	if q.dead {
+		return
+	}
+	q.dead = true
+	if q.goneCh != nil {
+		close(q.goneCh)
+	}
+}
+
+// gone returns a channel that is closed once the socket failed or the
+// client finished.
+func (q *queue) gone() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.goneCh == nil {
+		q.goneCh = make(chan struct{})
+		if q.dead {
+			close(q.goneCh)
+		}
+	}
+	return q.goneCh
 }
 
 // waitDrained returns a channel that is closed once the client is no

@@ -32,27 +32,26 @@ func TestReviewExpiredWriteDeadlineKillsTheFlushPath(t *testing.T) {
 	}
 	big := strings.Repeat("x", 16<<10)
 	const burst = 64 // 1 MiB
-	sawOwnWriter := false
 	for range burst {
 		if err := ts.Local().ToClient(m[0].id, "big", big); err != nil {
 			t.Fatal(err)
 		}
-		cl.out.mu.Lock()
-		sawOwnWriter = sawOwnWriter || cl.out.state == stateWriting
-		cl.out.mu.Unlock()
 	}
-	for range burst { // the client reads at once: no write waits long
+	// The client has not read yet: 1 MiB cannot fit in its buffers, so the
+	// client's own writer must take over and wait for the socket.
+	waitFor(t, "the client's own writer to wait for the socket", func() bool {
+		cl.out.mu.Lock()
+		defer cl.out.mu.Unlock()
+		return cl.out.state == stateWriting
+	})
+	for range burst { // now the client reads: no write waits long
 		m[0].c.expect("big")
 	}
 	waitFor(t, "the writer to release the client", func() bool {
 		cl.out.mu.Lock()
 		defer cl.out.mu.Unlock()
-		sawOwnWriter = sawOwnWriter || cl.out.state == stateWriting
 		return cl.out.state == stateIdle
 	})
-	if !sawOwnWriter {
-		t.Fatal("precondition: the burst went out without the client's own writer")
-	}
 	// Let the deadline of the last blocking write pass: time itself is the
 	// condition here, not a stand-in for a signal.
 	time.Sleep(writeTimeout + 250*time.Millisecond)

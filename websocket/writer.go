@@ -87,7 +87,7 @@ func (c *Client) flushOnce() (again bool) {
 	q.writtenLocked(&b, rest)
 	switch {
 	case err != nil:
-		q.dead = true
+		q.dieLocked()
 		q.releaseLocked()
 	case rest != nil:
 		q.state = stateWriting
@@ -145,7 +145,7 @@ func (c *Client) writeLoop() {
 		q.mu.Lock()
 		q.writtenLocked(&b, rest)
 		if err != nil {
-			q.dead = true
+			q.dieLocked()
 		}
 		q.mu.Unlock()
 		if err != nil {
@@ -233,16 +233,18 @@ func (c *Client) transformBatch(b *batch) {
 // message's EncryptedBatchLimit, a call gets WriteTimeout: past it the slot
 // is given back even if the hook ignores its context (so a hung transform
 // for one client holds up the others at most that long), and the message
-// to c is dropped.
+// to c is dropped. A close queued after the message does not cancel it:
+// what was queued before the close is written before it (Client.Close),
+// encrypted or not; only a client whose socket is gone stops waiting.
 func (c *Client) transform(o *outbound) []byte {
 	if o.sem != nil {
 		select {
 		case o.sem <- struct{}{}:
-		case <-c.ctx.Done():
+		case <-c.out.gone():
 			return nil
 		}
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, c.server.cfg.WriteTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.server.cfg.WriteTimeout)
 	defer cancel()
 	if o.sem != nil {
 		var once sync.Once
