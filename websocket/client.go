@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	gws "github.com/gorilla/websocket"
-
 	"github.com/echows/echows/websocket/wire"
 )
 
@@ -48,8 +46,7 @@ type Client struct {
 	id          string
 	remoteAddr  string
 	server      *Server
-	conn        *gws.Conn
-	br          *bufio.Reader   // gorilla's read buffer
+	br          *bufio.Reader   // the read buffer (readBufferSize), made in Hijack
 	raw         net.Conn        // the hijacked connection; only the write token's holder writes to it
 	rc          syscall.RawConn // raw's, for non-blocking writes; nil when it has none (TLS)
 	fd          int             // raw's socket number, for parking; -1 when it has none
@@ -77,10 +74,8 @@ type Client struct {
 	// lastRead is when the peer last sent a frame (unix nanoseconds): the
 	// ping sweep drops a peer silent for IdleTimeout.
 	lastRead atomic.Int64
-	// failed is set by the reader when it failed the connection (a 1002 or
-	// 1007 of its own): it processes nothing it reads after (RFC 6455
-	// §7.1.7). Used by the reader only.
-	failed bool
+	// in is the reader's state between frames.
+	in inbound
 	// parked is set while the reader waits in the server's epoll set;
 	// armed (the socket is in the set) and closedSocket are guarded by the
 	// parker's lock.

@@ -48,7 +48,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	hw := &hijackWriter{ResponseWriter: w}
-	conn, err := s.upgrader.Upgrade(hw, r, nil)
+	// gorilla does the handshake; the reader and the writer do the rest
+	// (frames.go, writer.go), so gorilla's *Conn is not kept.
+	_, err := s.upgrader.Upgrade(hw, r, nil)
 	if err != nil {
 		s.conns.Add(-1)
 		s.wg.Done()
@@ -60,7 +62,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id:          uuid.NewString(),
 		remoteAddr:  r.RemoteAddr,
 		server:      s,
-		conn:        conn,
 		br:          hw.br,
 		raw:         hw.conn.Conn,
 		rc:          rawConnOf(hw.conn.Conn),
@@ -75,17 +76,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.fd = rawFD(c.rc)
 	hw.conn.client.Store(c)
 
-	conn.SetPongHandler(func(string) error { c.throttleFrame(); c.pinged(); return nil })
-	conn.SetPingHandler(func(data string) error {
-		c.throttleFrame()
-		c.pinged()
-		c.kick(c.out.setPong(c, controlFrameOf(opPong, []byte(data))))
-		return nil
-	})
 	s.index.add(c)
 	c.resetAuthTimer(s.cfg.AuthTimeout)
 	c.pinged()
-	if c.br == nil || c.br.Buffered() > 0 || !s.park(c) {
+	if c.br.Buffered() > 0 || !s.park(c) {
 		go c.read(false)
 	}
 	// Shutdown marks the server closing, then closes the clients it finds
