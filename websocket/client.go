@@ -259,11 +259,7 @@ func (c *Client) deliver(o *outbound) bool {
 
 // push queues o for c under its budget, without acting on the result.
 func (c *Client) push(o *outbound) (pushResult, start) {
-	it := item{frame: o.frame}
-	if c.server.cfg.TransformOutbound != nil && c.encrypted.Load() {
-		it = item{msg: o}
-	}
-	return c.out.push(c, it, c.server.cfg.BackpressureLimit, false)
+	return c.out.push(c, o, c.server.cfg.BackpressureLimit, false)
 }
 
 // afterPush counts a message dropped for backpressure, and on the first of

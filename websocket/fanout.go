@@ -94,12 +94,16 @@ func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.Raw
 	if len(members) == 0 {
 		return
 	}
-	o, skip := s.newMessage(event, data, source), excluder(exclude)
+	o := s.newMessage(event, data, source)
+	var skip func(id string) bool
+	if len(exclude) > 0 {
+		skip = excluder(exclude)
+	}
 	startBuf := getClients()
 	defer putClients(startBuf)
 	starts := *startBuf
 	for _, c := range members {
-		if skip(c.id) {
+		if skip != nil && skip(c.id) {
 			continue
 		}
 		res, st := c.push(o)
@@ -111,7 +115,9 @@ func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.Raw
 		} else {
 			c.kick(st)
 		}
-		c.afterPush(res)
+		if res != pushQueued {
+			c.afterPush(res)
+		}
 	}
 	s.flush.add(starts...)
 	*startBuf = starts

@@ -3,6 +3,8 @@ package websocket
 import (
 	"slices"
 	"sync"
+
+	"github.com/echows/echows/websocket/wire"
 )
 
 // index is the registry of this server's clients: by id, by user, by room,
@@ -79,7 +81,7 @@ func (x *index) authenticate(c *Client, userID string, rooms []string, connected
 	if userID != "" && len(x.users[userID]) >= maxPerUser {
 		return authTooMany, startNone
 	}
-	res, st := c.out.push(c, item{frame: connected}, 0, true)
+	res, st := c.out.push(c, &outbound{event: wire.EventConnected, frame: connected, plain: true}, 0, true)
 	if res != pushQueued || !c.state.CompareAndSwap(int32(StateAuthenticating), int32(StateAuthenticated)) {
 		return authGone, st // closing meanwhile (the auth window ended)
 	}

@@ -8,37 +8,24 @@ import (
 // while it holds anything; past it a queue grows by append.
 const blockLen = 256
 
-type itemBlock [blockLen]item
+type itemBlock [blockLen]*outbound
 
 // itemBlocks pools queue storage, so a burst to many clients allocates no
-// queue per client, and an idle client holds none.
+// queue per client, and an idle client holds none. An entry is one pointer
+// to the shared message: a fan-out appends 8 bytes per recipient.
 var itemBlocks = sync.Pool{New: func() any { return new(itemBlock) }}
 
-func getBlock() []item { return itemBlocks.Get().(*itemBlock)[:0] }
+func getBlock() []*outbound { return itemBlocks.Get().(*itemBlock)[:0] }
 
 // putBlock returns s to the pool if it is a block (not one append grew).
 // Blocks in the pool are all zero: only s's items can be set (what was
 // taken from it before was cleared then), so only they are cleared, not the
 // whole block.
-func putBlock(s []item) {
+func putBlock(s []*outbound) {
 	if cap(s) == blockLen {
 		clear(s)
 		itemBlocks.Put((*itemBlock)(s[:blockLen]))
 	}
-}
-
-// item is one entry of a client's queue: a ready frame, or a message the
-// client's writer transforms first.
-type item struct {
-	frame []byte
-	msg   *outbound
-}
-
-func (it item) size() int {
-	if it.msg != nil {
-		return len(it.msg.frame)
-	}
-	return len(it.frame)
 }
 
 // writeState says who holds a queue's write token: nobody, or the one party
@@ -74,8 +61,8 @@ const (
 // budget (BackpressureLimit), control frames are bounded by construction.
 type queue struct {
 	mu    sync.Mutex
-	items []item
-	spare []item
+	items []*outbound
+	spare []*outbound
 	bytes int
 	pong  []byte // the pong for the latest ping, when not yet written
 	ping  bool   // a server ping is due
@@ -105,10 +92,10 @@ const (
 	pushClosed                  // the client is closing: nothing queued
 )
 
-// push queues a data frame under the client's budget (limit bytes); with
+// push queues a message under the client's budget (limit bytes); with
 // force (the connected frame) the budget does not apply.
-func (q *queue) push(c *Client, it item, limit int, force bool) (pushResult, start) {
-	size := it.size()
+func (q *queue) push(c *Client, o *outbound, limit int, force bool) (pushResult, start) {
+	size := len(o.frame)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed || q.dead {
@@ -125,7 +112,7 @@ func (q *queue) push(c *Client, it item, limit int, force bool) (pushResult, sta
 	if q.items == nil {
 		q.items = getBlock()
 	}
-	q.items = append(q.items, it)
+	q.items = append(q.items, o)
 	q.bytes += size
 	return pushQueued, q.takeTokenLocked(c)
 }
@@ -200,8 +187,11 @@ type batch struct {
 	rest  []byte
 	pong  []byte
 	ping  bool
-	items []item
+	items []*outbound
 	close []byte
+	// frames, when set, are the frames to write for items (the
+	// transformer's, for an encrypted client); nil for a dropped one.
+	frames [][]byte
 	size  int // what the batch counts in queue.bytes
 }
 

@@ -27,6 +27,9 @@ type outbound struct {
 	event string
 	data  json.RawMessage
 	frame []byte
+	// plain is set on the connected frame, which is never transformed: it
+	// carries the key material the client needs for what follows.
+	plain bool
 	// sem bounds concurrent transformer calls for this message
 	// (EncryptedBatchLimit); nil when there is no transformer.
 	sem chan struct{}
@@ -195,8 +198,12 @@ func (c *Client) writeBatch(b *batch, write func([]byte) (int, error)) (rest []b
 	if b.ping {
 		emit(pingFrame)
 	}
-	for _, it := range b.items {
-		emit(it.frame)
+	for i, o := range b.items {
+		if b.frames != nil {
+			emit(b.frames[i])
+		} else {
+			emit(o.frame)
+		}
 	}
 	emit(b.close)
 	if !short && err == nil && len(buf) > 0 {
@@ -221,9 +228,15 @@ func flushBuf(buf []byte, write func([]byte) (int, error)) (empty, rest []byte, 
 // needs it, before anything of b is written, so that no transform spends a
 // write deadline.
 func (c *Client) transformBatch(b *batch) {
-	for i := range b.items {
-		if o := b.items[i].msg; o != nil {
-			b.items[i] = item{frame: c.transform(o)}
+	if c.server.cfg.TransformOutbound == nil || !c.encrypted.Load() {
+		return
+	}
+	b.frames = make([][]byte, len(b.items))
+	for i, o := range b.items {
+		if o.plain {
+			b.frames[i] = o.frame
+		} else {
+			b.frames[i] = c.transform(o)
 		}
 	}
 }
