@@ -15,6 +15,14 @@ const flushChunk = 256
 // cause.
 const corkLimit = 256 << 10
 
+// inlineFlush is how many bytes a client waiting for a flush goroutine may
+// accumulate, outside a cork, before the code that queues for it writes it
+// itself (one non-blocking write), as uWebSockets writes a socket whose
+// buffer filled during a publish: a producer that queues faster than the
+// flush goroutines get to run (one core, a send loop) then writes in
+// batches of this size instead of waiting for the scheduler.
+const inlineFlush = 16 << 10
+
 // flusher writes the queues of clients that have something to send, from a
 // few goroutines shared by all clients (at most GOMAXPROCS), with
 // non-blocking writes: a client whose socket is full is handed to a writer

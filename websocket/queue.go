@@ -47,6 +47,7 @@ const (
 	startNone      start = iota // a writer already holds the token
 	startFlush                  // the token was taken: put the client on the flush list
 	startPromote                // held by a cork past corkLimit: flush it now
+	startInline                 // waiting for a flush goroutine with inlineFlush bytes: write it now
 	startGoroutine              // the token was taken: run the client's own writer
 )
 
@@ -174,9 +175,12 @@ func (q *queue) takeTokenLocked(c *Client) start {
 		q.held = true
 		return startFlush
 	case stateScheduled:
-		if q.held && q.bytes >= corkLimit {
+		switch {
+		case q.held && q.bytes >= corkLimit:
 			q.held = false
 			return startPromote
+		case q.bytes >= inlineFlush && c.server.flush.corks.Load() == 0:
+			return startInline
 		}
 	}
 	return startNone

@@ -52,6 +52,10 @@ func (c *Client) kick(st start) {
 		c.server.flush.add(c)
 	case startPromote:
 		c.server.flush.promote(c)
+	case startInline:
+		if c.flushOnce() {
+			c.server.flush.promote(c)
+		}
 	case startGoroutine:
 		c.server.wg.Add(1) // the client's reader holds a count, so this never races Wait
 		go c.writeLoop()
