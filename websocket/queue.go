@@ -196,7 +196,7 @@ type batch struct {
 	// frames, when set, are the frames to write for items (the
 	// transformer's, for an encrypted client); nil for a dropped one.
 	frames [][]byte
-	size  int // what the batch counts in queue.bytes
+	size   int // what the batch counts in queue.bytes
 }
 
 func (b *batch) empty() bool {
