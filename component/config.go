@@ -2,6 +2,7 @@ package component
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/echows/echows/websocket"
 )
@@ -32,6 +33,39 @@ type Config struct {
 	// option, provide a redis.UniversalClient named "echows" instead (see
 	// UseRedis).
 	RedisURL string
+
+	// ReadinessPath is where the module mounts the server's readiness
+	// handler (websocket.Server.ReadinessHandler: 200 while the server is
+	// configured, its broker's subscriptions are live and the delivery probe
+	// is not overdue; 503 with the reason otherwise), e.g. "/readyz": point
+	// Kubernetes' readinessProbe at it. Optional. Default: not mounted.
+	ReadinessPath string
+	// LivenessPath is where the module mounts the liveness handler
+	// (websocket.LivenessHandler: 200 while the process answers), e.g.
+	// "/livez": point Kubernetes' livenessProbe at it. Optional. Default:
+	// not mounted.
+	LivenessPath string
+}
+
+// checkPaths reports a health path that cannot be mounted.
+func (c Config) checkPaths() error {
+	wsPath := c.Path
+	if wsPath == "" {
+		wsPath = websocket.DefaultPath
+	}
+	for _, p := range []struct{ name, v string }{{"ReadinessPath", c.ReadinessPath}, {"LivenessPath", c.LivenessPath}} {
+		switch {
+		case p.v == "":
+		case !strings.HasPrefix(p.v, "/"):
+			return fmt.Errorf("%w: %s %q must start with /", websocket.ErrInvalidConfig, p.name, p.v)
+		case p.v == wsPath:
+			return fmt.Errorf("%w: %s %q is the WebSocket endpoint's Path", websocket.ErrInvalidConfig, p.name, p.v)
+		}
+	}
+	if c.ReadinessPath != "" && c.ReadinessPath == c.LivenessPath {
+		return fmt.Errorf("%w: ReadinessPath and LivenessPath are both %q", websocket.ErrInvalidConfig, c.ReadinessPath)
+	}
+	return nil
 }
 
 // checkRedis reports a Config whose Redis setting contradicts the app's

@@ -3,9 +3,11 @@ package component
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"reflect"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
 
@@ -118,10 +120,11 @@ func Handlers(ctor any) fx.Option {
 type stackParams struct {
 	fx.In
 
-	Lifecycle fx.Lifecycle
-	Config    Config                `optional:"true"`
-	Logger    *slog.Logger          `optional:"true"`
-	Redis     redis.UniversalClient `name:"echows" optional:"true"`
+	Lifecycle  fx.Lifecycle
+	Config     Config                `optional:"true"`
+	Logger     *slog.Logger          `optional:"true"`
+	Redis      redis.UniversalClient `name:"echows" optional:"true"`
+	Registerer prometheus.Registerer `optional:"true"`
 }
 
 // newStack builds the stack and appends its Close as a stop hook. The hook
@@ -129,7 +132,7 @@ type stackParams struct {
 // before those of everything that takes the emitter, and fx stops hooks in
 // reverse order: the emitter, broker and Redis client close last.
 func newStack(p stackParams) (*Stack, error) {
-	st, err := New(p.Config, Deps{Logger: p.Logger, Redis: p.Redis})
+	st, err := New(p.Config, Deps{Logger: p.Logger, Redis: p.Redis, Registerer: p.Registerer})
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +182,7 @@ type served struct {
 
 	Server *websocket.Server
 	Gate   *serve.Gate
+	Health serve.Health
 }
 
 // newServer builds the server from the stack and the hooks and appends its
@@ -202,10 +206,13 @@ func newServer(p serverParams) (_ served, err error) {
 	if err != nil {
 		return served{}, err
 	}
-	return served{Server: s, Gate: serve.Attach(p.Lifecycle, s)}, nil
+	health := serve.Health{ReadinessPath: p.Stack.cfg.ReadinessPath, LivenessPath: p.Stack.cfg.LivenessPath}
+	return served{Server: s, Gate: serve.Attach(p.Lifecycle, s), Health: health}, nil
 }
 
-// mountEcho mounts the server's gate on the app's Echo v4.
-func mountEcho(e *echo.Echo, s *websocket.Server, g *serve.Gate) {
+// mountEcho mounts the server's gate on the app's Echo v4, and the health
+// handlers at the paths the Config names.
+func mountEcho(e *echo.Echo, s *websocket.Server, g *serve.Gate, h serve.Health) {
 	e.GET(s.Path(), echo.WrapHandler(g))
+	h.Each(s, func(path string, handler http.Handler) { e.GET(path, echo.WrapHandler(handler)) })
 }

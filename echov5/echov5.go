@@ -27,9 +27,11 @@ var Module = fx.Module("echows", component.Core, fx.Invoke(mount))
 // that provide no *echo.Echo themselves.
 var ProvideEcho = fx.Provide(echo.New)
 
-// mount mounts the server's gate (see component.Core) on the app's Echo v5.
-func mount(e *echo.Echo, s *websocket.Server, g *serve.Gate) {
+// mount mounts the server's gate (see component.Core) on the app's Echo
+// v5, and the health handlers at the paths the Config names.
+func mount(e *echo.Echo, s *websocket.Server, g *serve.Gate, h serve.Health) {
 	e.GET(s.Path(), echo.WrapHandler(g))
+	h.Each(s, func(path string, handler http.Handler) { e.GET(path, echo.WrapHandler(handler)) })
 }
 
 // Mount registers s on e for GET requests at s.Path(), for apps wired by

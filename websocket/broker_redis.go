@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -83,6 +84,8 @@ type RedisBroker struct {
 	mu     sync.Mutex
 	closed bool
 	subs   map[*redisSubscription]struct{}
+
+	reconnects atomic.Uint64 // subscriptions restored after a lost connection (Health)
 }
 
 // NewRedisBroker returns a broker on the Redis that client points to,
@@ -291,6 +294,7 @@ type redisSubscription struct {
 	ready   chan struct{}      // closed when Redis first confirmed every subscription
 	done    chan struct{}      // closed when run returned
 
+	live      atomic.Bool // every channel and pattern confirmed on the current connection (Health)
 	closeOnce sync.Once
 	mu        sync.Mutex
 	lastErr   error // the last error run met, for Subscribe's not-ready error
@@ -376,6 +380,7 @@ func (s *redisSubscription) run(ctx context.Context) {
 			}
 			pinged = false
 			clear(confirmed)
+			s.live.Store(false)
 			s.setError(err)
 			if !lost && ready {
 				log.Warn("redis subscriber connection lost; reconnecting", "err", err)
@@ -401,11 +406,13 @@ func (s *redisSubscription) run(ctx context.Context) {
 			if len(confirmed) < want {
 				continue
 			}
+			s.live.Store(true)
 			switch {
 			case !ready:
 				ready = true
 				close(s.ready)
 			case lost:
+				s.broker.reconnects.Add(1)
 				log.Info("redis subscriber connection restored; subscribed again")
 			}
 			lost = false

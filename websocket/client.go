@@ -76,6 +76,9 @@ type Client struct {
 	// disconnected hook runs: the reader, and the authentication goroutine
 	// while it runs (see hooksDone).
 	hooksPending atomic.Int32
+	// closeCode is the close code the connection ends with: the first close
+	// frame queued or received (Stats.Disconnects).
+	closeCode atomic.Int32
 
 	out queue
 }
@@ -212,6 +215,7 @@ func (c *Client) closeWith(code int, reason string) {
 func (c *Client) queueClose(frame []byte) bool {
 	first, st := c.out.setClose(c, frame)
 	if first {
+		c.closeCode.CompareAndSwap(0, closeCodeOf(frame))
 		c.raw.SetReadDeadline(time.Now().Add(closeGrace))
 		c.cancel()
 	}
@@ -231,12 +235,18 @@ func (c *Client) deliver(o *outbound) bool {
 	res, st := c.push(o)
 	c.kick(st)
 	c.afterPush(res)
+	if res == pushQueued && o.seq != 0 {
+		c.server.m.deliveries.Add(1) // a message, not an error event
+	}
 	return res == pushQueued
 }
 
 // push queues o for c under its budget, without acting on the result.
 func (c *Client) push(o *outbound) (pushResult, start) {
 	it := item{frame: o.frame}
+	if o.sentAt != 0 {
+		it.msg = o // sampled: the writer times it (Stats.DeliveryLatency)
+	}
 	if c.server.cfg.TransformOutbound != nil && c.encrypted.Load() {
 		it = item{msg: o}
 	}
@@ -251,11 +261,7 @@ func (c *Client) afterPush(res pushResult) {
 		c.server.dropped.Add(1)
 	case pushDroppedFirst:
 		c.server.dropped.Add(1)
-		c.server.log.Warn("websocket: client backpressured, dropping its messages",
-			"client", c.id, "limit", c.server.cfg.BackpressureLimit)
-		if c.server.cfg.CloseOnBackpressureLimit {
-			c.closeWith(wire.CloseTryAgainLater, wire.ReasonBackpressure)
-		}
+		c.server.backpressured(c) // counts, logs, closes with CloseOnBackpressureLimit
 	}
 }
 
@@ -296,6 +302,7 @@ func (c *Client) resetAuthTimer(d time.Duration) {
 	}
 	c.authTimer = time.AfterFunc(d, func() {
 		if st := c.State(); st == StateUnauthorized || st == StateAuthenticating {
+			c.server.m.auth[authTimeout].Add(1)
 			c.closeWith(wire.CloseAuthTimeout, wire.ReasonAuthTimeout) // cancels the hook too
 		}
 	})

@@ -239,13 +239,18 @@ func (s *Server) dispatchInbox() {
 // delivered locally; this server's own are skipped; malformed ones are
 // logged and skipped.
 func (s *Server) receive(channel string, payload []byte) {
+	s.m.heard.Add(1)
 	env, err := wire.DecodeEnvelope(payload)
 	if err != nil {
-		s.malformed.Add(1)
-		s.log.Warn("websocket: malformed envelope skipped", "channel", channel, "err", err)
+		s.malformedEnvelope(channel, err) // counts, logs (rate-limited)
+		return
+	}
+	if wire.IsProbe(env) { // before the own-id skip: this server's probe comes back with its id
+		s.probeReceived(env)
 		return
 	}
 	if env.ServerID == s.id {
+		s.m.ownSkipped.Add(1)
 		return
 	}
 	s.received.Add(1)

@@ -114,6 +114,7 @@ func (c *Client) readOne() bool {
 			return false
 		}
 		if typ != gws.TextMessage {
+			c.server.m.inbound[inboundInvalid].Add(1)
 			c.touch()
 			c.sendError(wire.ErrTextInvalidFormat)
 			continue
@@ -129,6 +130,7 @@ func (c *Client) readOne() bool {
 		c.touch()
 		c.pinged()
 		if !utf8.Valid(buf.Bytes()) {
+			c.server.m.inbound[inboundInvalid].Add(1)
 			readBuffers.Put(buf)
 			c.closeWith(wire.CloseInvalidPayload, wire.ReasonInvalidUTF8)
 			continue // until the peer answers the close, or closeGrace
@@ -146,8 +148,10 @@ func (c *Client) logReadEnd(err error) {
 	var ce *gws.CloseError
 	switch {
 	case errors.As(err, &ce):
+		c.closeCode.CompareAndSwap(0, int32(ce.Code))
 		c.server.log.Debug("websocket: client closed", "client", c.id, "code", ce.Code)
 	case errors.Is(err, gws.ErrReadLimit):
+		c.server.m.limits[limitPayload].Add(1)
 		c.server.log.Debug("websocket: message over the payload limit, closed with 1009", "client", c.id)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		c.server.log.Debug("websocket: connection lost", "client", c.id)
@@ -161,7 +165,8 @@ func (c *Client) logReadEnd(err error) {
 // and the disconnected hook runs (after the connected hook, see
 // hooksDone).
 func (c *Client) finish() {
-	c.state.Store(int32(StateDisconnected))
+	prev := State(c.state.Swap(int32(StateDisconnected)))
+	c.server.m.disconnected(prev, c.closeCode.Load())
 	c.stopAuthTimer()
 	c.cancel()
 	c.server.conns.Add(-1) // before it leaves the index, which Stats counts
