@@ -231,5 +231,5 @@ func (n *node) waitStatus(what, path string, status int) string {
 	}
 }
 
-func equals(want float64) func(float64) bool { return func(v float64) bool { return v == want } }
+func equals(want float64) func(float64) bool  { return func(v float64) bool { return v == want } }
 func atLeast(want float64) func(float64) bool { return func(v float64) bool { return v >= want } }
