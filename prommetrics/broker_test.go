@@ -50,6 +50,7 @@ func TestRedisOutage(t *testing.T) {
 			t.Errorf("%s = %v, want %v", tc.name, v, tc.want)
 		}
 	}
+	checkHistogram(t, s, "echows_probe_round_trip_seconds")
 	if v := s.value(t, "echows_probe_returned_total"); v < 1 {
 		t.Errorf("probes returned %v", v)
 	}
@@ -58,6 +59,14 @@ func TestRedisOutage(t *testing.T) {
 	}
 	if body := n.waitStatus("ready", "/readyz", http.StatusOK); body != "ready\n" {
 		t.Errorf("/readyz body %q", body)
+	}
+	// The server's own envelopes come back from Redis, and are skipped.
+	if err := n.srv.ToRoom(context.Background(), "elsewhere", "e", 1); err != nil {
+		t.Fatal(err)
+	}
+	s = n.waitMetric("the own envelope skipped", "echows_broker_own_skipped_total", equals(1))
+	if v := s.value(t, "echows_broker_publishes_total"); v != 1 {
+		t.Errorf("publishes %v, want 1 (probes are not counted)", v)
 	}
 
 	rs.Stop()

@@ -3,6 +3,7 @@ package prommetrics_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"slices"
@@ -130,6 +131,30 @@ func TestConnectionsAndAuthentication(t *testing.T) {
 	}
 }
 
+// A client whose Authenticate hook runs is "authenticating" until it ends.
+func TestAuthenticatingState(t *testing.T) {
+	release := make(chan struct{})
+	n := startNode(t, websocket.Config{Hooks: websocket.Hooks{Authenticate: func(ctx context.Context, req websocket.AuthRequest) (*websocket.Identity, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return testAuth(ctx, req)
+	}}})
+	c := wstest.Dial(t, n.ws)
+	c.Send(wire.EventAuthenticate, map[string]string{"token": "slow"})
+	s := n.waitMetric("the authentication running", "echows_connections", equals(1), "state", "authenticating")
+	if v := s.value(t, "echows_connections", "state", "unauthorized"); v != 0 {
+		t.Errorf("unauthorized %v while authenticating", v)
+	}
+	close(release)
+	c.Expect(wire.EventConnected)
+	s = n.scrape()
+	if a, b := s.value(t, "echows_connections", "state", "authenticating"), s.value(t, "echows_connections", "state", "authenticated"); a != 0 || b != 1 {
+		t.Errorf("authenticating %v authenticated %v, want 0 1", a, b)
+	}
+}
+
 func TestAuthenticationTimeoutAndPerUserRefusal(t *testing.T) {
 	n := startNode(t, websocket.Config{Settings: websocket.Settings{AuthTimeout: 300 * time.Millisecond, MaxConnectionsPerUser: 1}})
 	late := wstest.Dial(t, n.ws)
@@ -221,13 +246,12 @@ func TestSentDeliveriesWritesAndLatency(t *testing.T) {
 	if d := s.value(t, "echows_deliveries_total") - s0.value(t, "echows_deliveries_total"); d != 2 {
 		t.Errorf("deliveries +%v, want +2", d)
 	}
+	// A write is counted once the call returned, which may be after the
+	// client read what it wrote.
 	frame := len(`{"event":"news","data":"x"}`) + 2
-	if d := s.value(t, "echows_socket_written_bytes_total") - s0.value(t, "echows_socket_written_bytes_total"); d < float64(2*frame) {
-		t.Errorf("written bytes +%v, want at least %d", d, 2*frame)
-	}
-	if d := s.value(t, "echows_socket_writes_total") - s0.value(t, "echows_socket_writes_total"); d < 2 {
-		t.Errorf("write calls +%v, want at least 2", d)
-	}
+	bytes0, writes0 := s0.value(t, "echows_socket_written_bytes_total"), s0.value(t, "echows_socket_writes_total")
+	n.waitMetric("both frames' bytes counted", "echows_socket_written_bytes_total", atLeast(bytes0+float64(2*frame)))
+	n.waitMetric("both write calls counted", "echows_socket_writes_total", atLeast(writes0+2))
 
 	// Of any DeliverySampleEvery messages in a row, one is timed, at each
 	// of its recipients' writes.
@@ -242,6 +266,30 @@ func TestSentDeliveriesWritesAndLatency(t *testing.T) {
 	s = n.scrape()
 	if v := s.value(t, "echows_delivery_latency_seconds") - timed; v != 2 {
 		t.Errorf("delivery latency observations %v, want 2 (one message of %d, two recipients)", v, websocket.DeliverySampleEvery)
+	}
+	checkHistogram(t, s, "echows_delivery_latency_seconds")
+}
+
+// checkHistogram checks that the buckets of the (unlabelled) histogram
+// name are cumulative, in seconds from 100 µs to 10 s, and that the count
+// and sum agree with them.
+func checkHistogram(t *testing.T, s scrape, name string) {
+	t.Helper()
+	h := s[name].GetMetric()[0].GetHistogram()
+	bs := h.GetBucket()
+	if len(bs) != 17 || bs[0].GetUpperBound() != 0.0001 || bs[15].GetUpperBound() != 10 || !math.IsInf(bs[16].GetUpperBound(), 1) {
+		t.Fatalf("%s buckets %v", name, bs)
+	}
+	for i := 1; i < len(bs); i++ {
+		if bs[i].GetCumulativeCount() < bs[i-1].GetCumulativeCount() {
+			t.Fatalf("%s buckets are not cumulative: %v", name, bs)
+		}
+	}
+	if inf := bs[16].GetCumulativeCount(); inf != h.GetSampleCount() || inf == 0 {
+		t.Fatalf("%s: +Inf bucket %d, count %d", name, inf, h.GetSampleCount())
+	}
+	if h.GetSampleSum() <= 0 {
+		t.Fatalf("%s: sum %v", name, h.GetSampleSum())
 	}
 }
 

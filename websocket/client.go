@@ -76,8 +76,9 @@ type Client struct {
 	// disconnected hook runs: the reader, and the authentication goroutine
 	// while it runs (see hooksDone).
 	hooksPending atomic.Int32
-	// closeCode is the close code the connection ends with: the first close
-	// frame queued or received (Stats.Disconnects).
+	// closeCode is the close code of the first close frame queued for the
+	// client (the server's own, or gorilla's answer echoing the peer's): the
+	// code the connection ended with (Stats.Disconnects).
 	closeCode atomic.Int32
 
 	out queue

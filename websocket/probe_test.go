@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,12 +16,14 @@ import (
 // reaches the handler, as behind a proxy that swallows messages.
 type deafBroker struct {
 	*MemoryBroker
-	deaf atomic.Bool
+	deaf       atomic.Bool // to everything
+	deafProbes atomic.Bool // to probes only
 }
 
 func (b *deafBroker) Subscribe(ctx context.Context, handler func(string, []byte)) (Subscription, error) {
 	return b.MemoryBroker.Subscribe(ctx, func(channel string, payload []byte) {
-		if !b.deaf.Load() {
+		probe := strings.HasPrefix(channel, wire.PrefixClient+wire.ProbeTargetPrefix)
+		if !b.deaf.Load() && !(probe && b.deafProbes.Load()) {
 			handler(channel, payload)
 		}
 	})
@@ -50,6 +53,27 @@ func TestProbeNoticesASubscriptionThatDeliversNothing(t *testing.T) {
 	waitFor(t, "ready again", func() bool { return ts.Ready() == nil })
 	if ts.Stats().Probe.Overdue {
 		t.Fatal("still overdue once ready")
+	}
+}
+
+// Anything the broker delivers proves that it delivers: an overdue probe
+// is forgiven as soon as another envelope comes through.
+func TestBrokerTrafficClearsAnOverdueProbe(t *testing.T) {
+	b := &deafBroker{MemoryBroker: NewMemoryBroker()}
+	b.deafProbes.Store(true)
+	ts := startServer(t, Config{Settings: Settings{ProbeInterval: 200 * time.Millisecond}, Broker: b})
+	waitFor(t, "the probe overdue", func() bool { return errors.Is(ts.Ready(), errProbeOverdue) })
+	env := wire.Envelope{ServerID: wire.EmitterServerID, Type: wire.TypeUser, Target: "nobody", Event: "e"}
+	payload, err := env.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(context.Background(), env.Channel(), payload); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ready after an envelope came through", func() bool { return ts.Ready() == nil })
+	if st := ts.Stats(); st.Received != 1 || st.Probe.Returned != 0 {
+		t.Fatalf("received %d, probes back %d", st.Received, st.Probe.Returned)
 	}
 }
 
@@ -96,19 +120,73 @@ func TestProbesOfAnotherServerAreSkipped(t *testing.T) {
 	}
 }
 
-// A probe envelope with this server's target but data it did not send
-// (another process replaying one, a probe from before a restart) proves
-// nothing: it is ignored.
-func TestProbeWithUnknownSequenceIsIgnored(t *testing.T) {
+// A probe this server did not send proves nothing and is ignored: one for
+// its target with a sequence number it never sent (a replay, a probe from
+// before a restart), or another server's with the very number this one
+// waits for.
+func TestProbesThisServerDidNotSendAreIgnored(t *testing.T) {
 	ts := startServer(t, Config{Settings: Settings{DisableProbe: true}})
-	env := wire.Envelope{ServerID: ts.ID(), Type: wire.TypeClient, Target: wire.ProbeTarget(ts.ID()), Event: wire.ProbeEvent, Data: []byte(`{"seq":7}`)}
-	payload, err := env.Encode()
-	if err != nil {
-		t.Fatal(err)
+	ts.probe.mu.Lock()
+	ts.probe.seq, ts.probe.sentAt = 1, time.Now() // as if probe 1 were out
+	ts.probe.mu.Unlock()
+	for _, env := range []wire.Envelope{
+		{ServerID: ts.ID(), Type: wire.TypeClient, Target: wire.ProbeTarget(ts.ID()), Event: wire.ProbeEvent, Data: []byte(`{"seq":7}`)},
+		{ServerID: "other", Type: wire.TypeClient, Target: wire.ProbeTarget("other"), Event: wire.ProbeEvent, Data: []byte(`{"seq":1}`)},
+	} {
+		payload, err := env.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.receive(env.Channel(), payload)
 	}
-	ts.receive(wire.ProbeChannel(ts.ID()), payload)
-	if st := ts.Stats(); st.Probe.Returned != 0 || st.Probe.Sent != 0 || st.OwnSkipped != 0 {
-		t.Fatalf("probe stats %+v, own-skipped %d", st.Probe, st.OwnSkipped)
+	if st := ts.Stats(); st.Probe.Returned != 0 || st.OwnSkipped != 0 || st.Received != 0 {
+		t.Fatalf("probe stats %+v, own-skipped %d, received %d", st.Probe, st.OwnSkipped, st.Received)
+	}
+}
+
+// healthBroker is a real MemoryBroker that reports what the test says.
+type healthBroker struct {
+	*MemoryBroker
+	live atomic.Bool
+}
+
+func (b *healthBroker) Health() BrokerHealth { return BrokerHealth{Live: b.live.Load(), Reconnects: 3} }
+
+// plainBroker is a real MemoryBroker that does not report its health.
+type plainBroker struct{ b *MemoryBroker }
+
+func (p plainBroker) Publish(ctx context.Context, ch string, payload []byte) error {
+	return p.b.Publish(ctx, ch, payload)
+}
+
+func (p plainBroker) Subscribe(ctx context.Context, h func(string, []byte)) (Subscription, error) {
+	return p.b.Subscribe(ctx, h)
+}
+
+// Ready follows what the broker reports, probe or not; a broker that
+// reports nothing is live while the server is subscribed.
+func TestReadyFollowsTheBrokersHealth(t *testing.T) {
+	hb := &healthBroker{MemoryBroker: NewMemoryBroker()}
+	hb.live.Store(true)
+	ts := startServer(t, Config{Settings: Settings{DisableProbe: true}, Broker: hb})
+	if err := ts.Ready(); err != nil {
+		t.Fatalf("Ready: %v", err)
+	}
+	hb.live.Store(false)
+	if err := ts.Ready(); !errors.Is(err, errBrokerDown) {
+		t.Fatalf("Ready with the broker down: %v", err)
+	}
+	if st := ts.Stats(); st.BrokerLive || st.BrokerReconnects != 3 || st.Ready {
+		t.Fatalf("stats: live %v reconnects %d ready %v", st.BrokerLive, st.BrokerReconnects, st.Ready)
+	}
+	hb.live.Store(true)
+	if err := ts.Ready(); err != nil {
+		t.Fatalf("Ready once the broker is back: %v", err)
+	}
+
+	ps := startServer(t, Config{Settings: Settings{DisableProbe: true}, Broker: plainBroker{NewMemoryBroker()}})
+	if st := ps.Stats(); !st.BrokerLive || !st.Ready {
+		t.Fatalf("a broker that does not report: live %v ready %v", st.BrokerLive, st.Ready)
 	}
 }
 

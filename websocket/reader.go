@@ -148,7 +148,6 @@ func (c *Client) logReadEnd(err error) {
 	var ce *gws.CloseError
 	switch {
 	case errors.As(err, &ce):
-		c.closeCode.CompareAndSwap(0, int32(ce.Code))
 		c.server.log.Debug("websocket: client closed", "client", c.id, "code", ce.Code)
 	case errors.Is(err, gws.ErrReadLimit):
 		c.server.m.limits[limitPayload].Add(1)

@@ -1,6 +1,11 @@
 package websocket
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,5 +108,59 @@ func TestStatsCountPeerFaults(t *testing.T) {
 	}
 	if st.Unauthorized != 0 || st.Authenticating != 0 {
 		t.Fatalf("state gauges %d/%d after every client left", st.Unauthorized, st.Authenticating)
+	}
+}
+
+// A client behind TLS has a writer goroutine of its own (blocking writes):
+// its writes are counted too.
+func TestStatsCountBlockingWrites(t *testing.T) {
+	s, err := New(Config{Hooks: Hooks{Authenticate: testAuth}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Configure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewTLSServer(s)
+	defer hs.Close()
+	defer s.Shutdown(context.Background())
+	d := gws.Dialer{TLSClientConfig: hs.Client().Transport.(*http.Transport).TLSClientConfig}
+	conn, _, err := d.Dial("wss"+strings.TrimPrefix(hs.URL, "https"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := &testClient{t: t, conn: conn}
+	c.authenticate("tls")
+	waitFor(t, "the connected frame's write counted", func() bool {
+		st := s.Stats()
+		return st.WriteCalls >= 1 && st.BytesWritten >= uint64(len(`{"event":"connected","data":{}}`))
+	})
+}
+
+// A failed encryption handshake and rooms refused past MaxRoomsPerClient
+// are counted.
+func TestStatsCountHandshakeFailuresAndRoomRefusals(t *testing.T) {
+	ts := startServer(t, Config{
+		Settings: Settings{MaxRoomsPerClient: 4, RequireEncryption: true},
+		Hooks: Hooks{ValidateRooms: allowAllRooms, Handshake: func(_ context.Context, req HandshakeRequest) (*HandshakeResult, error) {
+			if req.UserID == "nokey" {
+				return nil, errors.New("no public key")
+			}
+			return &HandshakeResult{ServerPublicKey: "k", Salt: "s"}, nil
+		}},
+	})
+	c := ts.dial(t)
+	c.send(wire.EventAuthenticate, map[string]any{"token": "nokey"})
+	c.expectError(wire.ErrTextHandshakeFailed)
+	c.expectClose(wire.CloseEncryptionReq, wire.ReasonEncryptionReq)
+
+	d := ts.dial(t)
+	d.authenticate("ok") // own id + 2 default rooms: one room left
+	d.send(wire.EventJoin, map[string]any{"rooms": []string{"r1", "r2", "r3"}})
+	d.roundTrip()
+	st := ts.Stats()
+	if st.Auth.HandshakeFailed != 1 || st.Auth.OK != 1 || st.Limits.Rooms != 2 {
+		t.Fatalf("auth %+v limits %+v", st.Auth, st.Limits)
 	}
 }
