@@ -39,8 +39,11 @@ const HandlersGroup = "echows.handlers"
 //     (see Handlers).
 //   - *slog.Logger, optional (default slog.Default()).
 //   - a redis.UniversalClient named "echows", optional (see UseRedis).
+//   - a prometheus.Registerer, optional: the server's metrics are registered
+//     on it (see package prommetrics), and on nothing without one.
 //   - the app's *echo.Echo, on which the endpoint is mounted at
-//     Settings.Path while the graph is built.
+//     Settings.Path while the graph is built, and the health handlers at
+//     Config.ReadinessPath and LivenessPath when they are set.
 //
 // It provides *emitter.Emitter and *websocket.Server, and nothing else: no
 // Redis client, no Echo, no configuration of the app's HTTP server. The

@@ -151,7 +151,7 @@ func (c *Client) logReadEnd(err error) {
 		c.server.log.Debug("websocket: client closed", "client", c.id, "code", ce.Code)
 	case errors.Is(err, gws.ErrReadLimit):
 		c.server.m.limits[limitPayload].Add(1)
-		c.server.log.Debug("websocket: message over the payload limit, closed with 1009", "client", c.id)
+		c.server.log.Debug("websocket: message over the payload limit, closed with 1009", "client", c.id, "code", wire.CloseMessageTooBig)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		c.server.log.Debug("websocket: connection lost", "client", c.id)
 	default:

@@ -263,6 +263,9 @@ func (s *Server) runHook(name string, c *Client, fn func() error) (err error) {
 		}
 		if c != nil {
 			args = append(args, "client", c.id)
+			if u := c.UserID(); u != "" {
+				args = append(args, "user", u)
+			}
 		}
 		if errors.Is(err, ErrRejected) {
 			s.log.Debug("websocket: credentials rejected", args...)
