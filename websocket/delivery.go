@@ -239,14 +239,14 @@ func (s *Server) dispatchInbox() {
 // delivered locally; this server's own are skipped; malformed ones are
 // logged and skipped.
 func (s *Server) receive(channel string, payload []byte) {
-	s.m.heard.Add(1)
 	env, err := wire.DecodeEnvelope(payload)
-	if err != nil {
-		s.malformedEnvelope(channel, err) // counts, logs (rate-limited)
+	if err == nil && wire.IsProbe(env) { // before the own-id skip: this server's probe comes back with its id
+		s.probeReceived(env)
 		return
 	}
-	if wire.IsProbe(env) { // before the own-id skip: this server's probe comes back with its id
-		s.probeReceived(env)
+	s.m.heard.Add(1) // the broker delivers (see prober)
+	if err != nil {
+		s.malformedEnvelope(channel, err) // counts, logs (rate-limited)
 		return
 	}
 	if env.ServerID == s.id {

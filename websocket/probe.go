@@ -115,8 +115,11 @@ func (s *Server) sendProbe(ctx context.Context, now time.Time, heard uint64) {
 
 // probeReceived handles a probe envelope from the broker: this server's own
 // comes back (its round trip is recorded); another server's is ignored. No
-// probe ever reaches a client.
+// probe ever reaches a client. Either proves that the broker delivers: it
+// counts as heard, once the round trip is recorded (so that the probe loop
+// does not take it for other traffic first).
 func (s *Server) probeReceived(env wire.Envelope) {
+	defer s.m.heard.Add(1)
 	if env.Target != wire.ProbeTarget(s.id) {
 		return
 	}
