@@ -66,9 +66,9 @@ type options struct {
 // variant is a server under test: upstream, or an echows bench server
 // binary (the default build, or a prototype given as name=binary).
 type variant struct {
-	name   string
-	echows bool
-	bin    string
+	name    string
+	echows  bool
+	bin     string
 	cork    bool // send bursts with cork=1
 	metrics bool // run the server with -metrics (Prometheus collector, scraped every second)
 }
