@@ -12,6 +12,7 @@ import (
 
 	"github.com/echows/echows/cmd/echows-load/internal/benchsrv"
 	"github.com/echows/echows/websocket"
+	"github.com/echows/echows/websocket/wire"
 )
 
 // TestSmoke runs the load tool's client and burst logic against an
@@ -20,14 +21,14 @@ import (
 // check of the tool, not a benchmark.
 func TestSmoke(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := websocket.New(benchsrv.Config("bench", 64<<20, logger))
+	srv, err := websocket.New(benchsrv.Config(wire.RoomDefault, 64<<20, logger))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Configure(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(benchsrv.Mux(srv, "bench", false))
+	hs := httptest.NewServer(benchsrv.Mux(srv, wire.RoomDefault, false))
 	defer hs.Close()
 	defer srv.Shutdown(context.Background())
 
@@ -37,7 +38,7 @@ func TestSmoke(t *testing.T) {
 	if _, failed, err := p.connectAll(n, 8, "u", 10*time.Second); err != nil || failed != 0 {
 		t.Fatalf("connect: %d failed: %v", failed, err)
 	}
-	o := options{count: 10, size: 64, room: "bench", burstTimeout: 10 * time.Second}
+	o := options{count: 10, size: 64, room: wire.RoomDefault, burstTimeout: 10 * time.Second} // every client is in the default rooms
 	for id := int64(1); id <= 3; id++ {
 		br := doBurst(o, false, p, os.Getpid(), hs.URL, "room", id, n)
 		if br.TimedOut || br.Received != n*10 || br.Lost != 0 || br.Reordered != 0 || br.Gaps != 0 || br.Stale != 0 {
