@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/echows/echows/internal/redistest"
 )
@@ -58,22 +61,26 @@ func TestStatusShowsConnectionsMessagesAndBroker(t *testing.T) {
 	bob.enter(t, "lobby")
 	waitStatus(t, in, "two connections", func(s Status) bool { return s.Connections == 2 && s.Users == 2 })
 
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { // alice talks until the panel shows it
+	stop, done := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	halt := func() { once.Do(func() { close(stop); <-done }) }
+	t.Cleanup(halt) // before the connection closes, should the test fail first
+	go func() {     // alice talks until the status shows it
 		defer close(done)
+		msg := []byte(`{"event":"chat","data":{"room":"lobby","text":"hi"}}`)
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(20 * time.Millisecond): // her typing speed
-				alice.Send(eventChat, map[string]string{"room": "lobby", "text": "hi"})
+				if alice.SendRaw(websocket.TextMessage, msg) != nil {
+					return
+				}
 			}
 		}
 	}()
 	s = waitStatus(t, in, "messages per second", func(s Status) bool { return s.MessagesPerSecond > 0 })
-	close(stop)
-	<-done
+	halt()
 	if s.DeliveriesPerSecond < s.MessagesPerSecond || s.ReceivedPerSecond <= 0 {
 		t.Fatalf("rates %+v", s)
 	}

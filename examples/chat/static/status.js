@@ -46,7 +46,7 @@ function show(panel, s) {
   field('messagesPerSecond').textContent = s.messagesPerSecond.toFixed(1);
   const broker = field('broker');
   broker.dataset.state = s.brokerState;
-  broker.textContent = `${s.broker} ${s.brokerState}`;
+  broker.textContent = `broker ${s.broker} · ${s.brokerState}`;
   panel.dataset.instance = s.instance;
 }
 
