@@ -16,13 +16,17 @@ import (
 // reaches the handler, as behind a proxy that swallows messages.
 type deafBroker struct {
 	*MemoryBroker
-	deaf       atomic.Bool // to everything
-	deafProbes atomic.Bool // to probes only
+	deaf       atomic.Bool            // to everything
+	deafProbes atomic.Bool            // to probes only
+	deafTo     atomic.Pointer[string] // to one channel
 }
 
 func (b *deafBroker) Subscribe(ctx context.Context, handler func(string, []byte)) (Subscription, error) {
 	return b.MemoryBroker.Subscribe(ctx, func(channel string, payload []byte) {
 		probe := strings.HasPrefix(channel, wire.PrefixClient+wire.ProbeTargetPrefix)
+		if to := b.deafTo.Load(); to != nil && *to == channel {
+			return
+		}
 		if !b.deaf.Load() && !(probe && b.deafProbes.Load()) {
 			handler(channel, payload)
 		}
@@ -211,5 +215,22 @@ func TestReadyFollowsTheServersLife(t *testing.T) {
 	}
 	if err := s.Ready(); !errors.Is(err, errShuttingDown) {
 		t.Fatalf("Ready after Shutdown: %v", err)
+	}
+}
+
+// Another server's probes prove that the broker delivers too: a server
+// whose own probes are lost is ready again once another server's come
+// through.
+func TestAnotherServersProbesClearAnOverdueProbe(t *testing.T) {
+	mb := NewMemoryBroker()
+	b := &deafBroker{MemoryBroker: mb}
+	own := wire.ProbeChannel("lonely")
+	b.deafTo.Store(&own) // its own probes never come back
+	ts := startServer(t, Config{Settings: Settings{ServerID: "lonely", ProbeInterval: 50 * time.Millisecond}, Broker: b})
+	waitFor(t, "the probe overdue", func() bool { return errors.Is(ts.Ready(), errProbeOverdue) })
+	other := startServer(t, Config{Settings: Settings{ProbeInterval: 10 * time.Millisecond}, Broker: mb})
+	waitFor(t, "ready on the other server's probes", func() bool { return ts.Ready() == nil })
+	if st := ts.Stats(); st.Probe.Returned != 0 || other.Stats().Probe.Returned == 0 {
+		t.Fatalf("probes back: %d here, %d there", st.Probe.Returned, other.Stats().Probe.Returned)
 	}
 }
