@@ -40,16 +40,40 @@ type Config struct {
 	// ("/echows.js") is the usual choice. It must start with "/".
 	// Optional. Default: "" (not served).
 	BrowserClientPath string
+	// ReadinessPath is where the module mounts the server's readiness
+	// handler (websocket.Server.ReadinessHandler: 200 while the server is
+	// configured, its broker's subscriptions are live and the delivery probe
+	// is not overdue; 503 with the reason otherwise), e.g. "/readyz": point
+	// Kubernetes' readinessProbe at it. Optional. Default: not mounted.
+	ReadinessPath string
+	// LivenessPath is where the module mounts the liveness handler
+	// (websocket.LivenessHandler: 200 while the process answers), e.g.
+	// "/livez": point Kubernetes' livenessProbe at it. Optional. Default:
+	// not mounted.
+	LivenessPath string
 }
 
-// checkBrowserClientPath reports a BrowserClientPath that cannot be served.
-func (c Config) checkBrowserClientPath() error {
-	switch p := c.BrowserClientPath; {
-	case p == "":
-	case !strings.HasPrefix(p, "/"):
-		return fmt.Errorf("%w: BrowserClientPath %q must start with /", websocket.ErrInvalidConfig, p)
-	case p == c.Path || (c.Path == "" && p == websocket.DefaultPath):
-		return fmt.Errorf("%w: BrowserClientPath %q is the WebSocket endpoint's path", websocket.ErrInvalidConfig, p)
+// checkPaths reports a path of the module's own routes that cannot be
+// mounted: not starting with "/", the WebSocket endpoint's, or another
+// route's.
+func (c Config) checkPaths() error {
+	wsPath := c.Path
+	if wsPath == "" {
+		wsPath = websocket.DefaultPath
+	}
+	taken := map[string]string{wsPath: "the WebSocket endpoint's Path"}
+	for _, p := range []struct{ name, v string }{
+		{"BrowserClientPath", c.BrowserClientPath}, {"ReadinessPath", c.ReadinessPath}, {"LivenessPath", c.LivenessPath},
+	} {
+		switch {
+		case p.v == "":
+			continue
+		case !strings.HasPrefix(p.v, "/"):
+			return fmt.Errorf("%w: %s %q must start with /", websocket.ErrInvalidConfig, p.name, p.v)
+		case taken[p.v] != "":
+			return fmt.Errorf("%w: %s %q is %s", websocket.ErrInvalidConfig, p.name, p.v, taken[p.v])
+		}
+		taken[p.v] = p.name
 	}
 	return nil
 }

@@ -89,6 +89,17 @@
 // wrap a hook can instead provide the hook itself (one provider per type),
 // or handle its own events with Handlers.
 //
+// # Metrics and health
+//
+// When the graph has a prometheus.Registerer (unnamed), the module
+// registers the server's metrics on it (see package prommetrics) and
+// unregisters them on stop; without one nothing is registered, on the
+// global registry neither. Config.ReadinessPath and Config.LivenessPath
+// (off by default) mount the server's readiness handler (503 while the
+// broker's subscriptions are down or the delivery probe is overdue) and a
+// liveness handler; point Kubernetes' readinessProbe and livenessProbe at
+// them.
+//
 // # Redis
 //
 // The broker is chosen at construction:

@@ -3,9 +3,11 @@ package component
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"reflect"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
 
@@ -38,8 +40,11 @@ const HandlersGroup = "echows.handlers"
 //     (see Handlers).
 //   - *slog.Logger, optional (default slog.Default()).
 //   - a redis.UniversalClient named "echows", optional (see UseRedis).
+//   - a prometheus.Registerer, optional: the server's metrics are registered
+//     on it (see package prommetrics), and on nothing without one.
 //   - the app's *echo.Echo, on which the endpoint is mounted at
-//     Settings.Path while the graph is built.
+//     Settings.Path while the graph is built, and the health handlers at
+//     Config.ReadinessPath and LivenessPath when they are set.
 //
 // It provides *emitter.Emitter and *websocket.Server, and nothing else: no
 // Redis client, no Echo, no configuration of the app's HTTP server. The
@@ -119,10 +124,11 @@ func Handlers(ctor any) fx.Option {
 type stackParams struct {
 	fx.In
 
-	Lifecycle fx.Lifecycle
-	Config    Config                `optional:"true"`
-	Logger    *slog.Logger          `optional:"true"`
-	Redis     redis.UniversalClient `name:"echows" optional:"true"`
+	Lifecycle  fx.Lifecycle
+	Config     Config                `optional:"true"`
+	Logger     *slog.Logger          `optional:"true"`
+	Redis      redis.UniversalClient `name:"echows" optional:"true"`
+	Registerer prometheus.Registerer `optional:"true"`
 }
 
 // newStack builds the stack and appends its Close as a stop hook. The hook
@@ -130,7 +136,7 @@ type stackParams struct {
 // before those of everything that takes the emitter, and fx stops hooks in
 // reverse order: the emitter, broker and Redis client close last.
 func newStack(p stackParams) (*Stack, error) {
-	st, err := New(p.Config, Deps{Logger: p.Logger, Redis: p.Redis})
+	st, err := New(p.Config, Deps{Logger: p.Logger, Redis: p.Redis, Registerer: p.Registerer})
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +186,7 @@ type served struct {
 
 	Server *websocket.Server
 	Gate   *serve.Gate
+	Health serve.Health
 }
 
 // newServer builds the server from the stack and the hooks and appends its
@@ -199,25 +206,24 @@ func newServer(p serverParams) (_ served, err error) {
 	if p.Stack.cfg.RequireEncryption && p.Handshake == nil {
 		return served{}, fmt.Errorf("echows: %w; provide a websocket.HandshakeFunc", websocket.ErrNoHandshake)
 	}
-	if err := p.Stack.cfg.checkBrowserClientPath(); err != nil {
-		return served{}, fmt.Errorf("echows: %w", err)
-	}
 	s, err := p.Stack.NewServer(p.hooks(), p.Handlers...)
 	if err != nil {
 		return served{}, err
 	}
 	g := serve.Attach(p.Lifecycle, s)
 	g.ScriptPath = p.Stack.cfg.BrowserClientPath
-	return served{Server: s, Gate: g}, nil
+	health := serve.Health{ReadinessPath: p.Stack.cfg.ReadinessPath, LivenessPath: p.Stack.cfg.LivenessPath}
+	return served{Server: s, Gate: g, Health: health}, nil
 }
 
 // mountEcho mounts the server's gate on the app's Echo v4, and the browser
-// client when it is served.
-func mountEcho(e *echo.Echo, s *websocket.Server, g *serve.Gate) {
+// client and the health handlers at the paths the Config names.
+func mountEcho(e *echo.Echo, s *websocket.Server, g *serve.Gate, h serve.Health) {
 	e.GET(s.Path(), echo.WrapHandler(g))
 	if g.ScriptPath != "" {
 		script := echo.WrapHandler(browser.Handler())
 		e.GET(g.ScriptPath, script)
 		e.HEAD(g.ScriptPath, script)
 	}
+	h.Each(s, func(path string, handler http.Handler) { e.GET(path, echo.WrapHandler(handler)) })
 }

@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/echows/echows/emitter"
+	"github.com/echows/echows/prommetrics"
 	"github.com/echows/echows/websocket"
 )
 
@@ -22,6 +24,10 @@ type Deps struct {
 	// never closed by echows. Optional. Default: the client opened from
 	// Config.RedisURL, or none (in-process broker).
 	Redis redis.UniversalClient
+	// Registerer is where NewServer registers the server's Prometheus
+	// metrics (see package prommetrics); Close unregisters them. Optional.
+	// Default: none (nothing is registered, on the global registry neither).
+	Registerer prometheus.Registerer
 }
 
 // Stack is what the server and the app's services share: the broker that
@@ -35,10 +41,11 @@ type Stack struct {
 	// Give it to the services that send to clients.
 	Emitter *emitter.Emitter
 
-	cfg     Config
-	logger  *slog.Logger
-	broker  websocket.Broker
-	closers []namedCloser // in closing order
+	cfg      Config
+	logger   *slog.Logger
+	registry prometheus.Registerer
+	broker   websocket.Broker
+	closers  []namedCloser // in closing order
 
 	closeOnce sync.Once
 	closeErr  error
@@ -65,6 +72,9 @@ func New(cfg Config, deps Deps) (*Stack, error) {
 	if err := cfg.checkRedis(deps.Redis != nil); err != nil {
 		return nil, fmt.Errorf("echows: %w", err)
 	}
+	if err := cfg.checkPaths(); err != nil {
+		return nil, fmt.Errorf("echows: %w", err)
+	}
 	client, opened := deps.Redis, false
 	if client == nil && cfg.RedisURL != "" {
 		opts, err := parseRedisURL(cfg.RedisURL)
@@ -73,7 +83,7 @@ func New(cfg Config, deps Deps) (*Stack, error) {
 		}
 		client, opened = redis.NewClient(opts), true
 	}
-	st := &Stack{cfg: cfg, logger: deps.Logger}
+	st := &Stack{cfg: cfg, logger: deps.Logger, registry: deps.Registerer}
 	if client == nil {
 		broker := websocket.NewMemoryBroker()
 		st.broker, st.Emitter = broker, emitter.NewWithPublisher(broker)
@@ -96,9 +106,12 @@ func New(cfg Config, deps Deps) (*Stack, error) {
 }
 
 // NewServer builds the WebSocket server on the stack's broker, with the
-// Config's settings, hooks (Authenticate is required) and event handlers.
-// Its errors wrap websocket.ErrInvalidConfig (ErrNoAuthenticate,
-// ErrNoHandshake, ErrDuplicateHandler, ...). Build one server per stack.
+// Config's settings, hooks (Authenticate is required) and event handlers,
+// and registers its metrics on Deps.Registerer when there is one. Its
+// errors wrap websocket.ErrInvalidConfig (ErrNoAuthenticate,
+// ErrNoHandshake, ErrDuplicateHandler, ...), or are the registry's (a
+// prometheus.AlreadyRegisteredError when echows' metrics are registered
+// there already). Build one server per stack.
 func (s *Stack) NewServer(hooks websocket.Hooks, handlers ...websocket.EventHandler) (*websocket.Server, error) {
 	srv, err := websocket.New(websocket.Config{
 		Settings: s.cfg.Settings,
@@ -109,6 +122,14 @@ func (s *Stack) NewServer(hooks websocket.Hooks, handlers ...websocket.EventHand
 	})
 	if err != nil {
 		return nil, fmt.Errorf("echows: %w", err)
+	}
+	if s.registry != nil {
+		c := prommetrics.NewCollector(srv)
+		if err := s.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("echows: register metrics: %w", err)
+		}
+		unregister := func() error { s.registry.Unregister(c); return nil }
+		s.closers = append([]namedCloser{{"metrics", unregister}}, s.closers...)
 	}
 	return srv, nil
 }

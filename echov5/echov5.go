@@ -29,14 +29,16 @@ var Module = fx.Module("echows", component.Core, fx.Invoke(mount))
 var ProvideEcho = fx.Provide(echo.New)
 
 // mount mounts the server's gate (see component.Core) on the app's Echo
-// v5, and the browser client when it is served.
-func mount(e *echo.Echo, s *websocket.Server, g *serve.Gate) {
+// v5, and the browser client and the health handlers at the paths the
+// Config names.
+func mount(e *echo.Echo, s *websocket.Server, g *serve.Gate, h serve.Health) {
 	e.GET(s.Path(), echo.WrapHandler(g))
 	if g.ScriptPath != "" {
 		script := echo.WrapHandler(browser.Handler())
 		e.GET(g.ScriptPath, script)
 		e.HEAD(g.ScriptPath, script)
 	}
+	h.Each(s, func(path string, handler http.Handler) { e.GET(path, echo.WrapHandler(handler)) })
 }
 
 // Mount registers s on e for GET requests at s.Path(), for apps wired by

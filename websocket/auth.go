@@ -17,6 +17,7 @@ func (c *Client) startAuthentication(data json.RawMessage) {
 		c.sendError(wire.ErrTextAlreadyAuthed)
 		return
 	}
+	c.server.m.startedAuth()
 	window := 3 * c.server.cfg.AuthTimeout
 	c.resetAuthTimer(window)
 	c.mu.Lock()
@@ -51,9 +52,11 @@ func (s *Server) authenticate(c *Client, req AuthRequest) {
 	}
 	switch {
 	case err != nil && !errors.Is(err, ErrRejected):
+		s.m.auth[authError].Add(1)
 		c.failAuth(wire.ErrTextAuthError, wire.CloseAuthFailed, wire.ReasonAuthFailed)
 		return
 	case err != nil || id == nil:
+		s.m.auth[authRejected].Add(1)
 		c.failAuth(wire.ErrTextAuthFailed, wire.CloseAuthFailed, wire.ReasonAuthFailed)
 		return
 	}
@@ -69,6 +72,7 @@ func (s *Server) authenticate(c *Client, req AuthRequest) {
 			return
 		}
 		if err != nil || hs == nil {
+			s.m.auth[authHandshakeFailed].Add(1)
 			c.failAuth(wire.ErrTextHandshakeFailed, wire.CloseEncryptionReq, wire.ReasonEncryptionReq)
 			return
 		}
@@ -85,8 +89,9 @@ func (s *Server) authenticate(c *Client, req AuthRequest) {
 	case authGone:
 		return
 	case authTooMany:
-		s.refused.Add(1)
-		s.log.Info("websocket: authentication refused: MaxConnectionsPerUser reached", "client", c.id,
+		s.m.limits[limitPerUser].Add(1)
+		s.m.auth[authRefused].Add(1)
+		s.log.Debug("websocket: authentication refused: MaxConnectionsPerUser reached", "client", c.id,
 			"user", id.UserID, "limit", s.cfg.MaxConnectionsPerUser)
 		c.failAuth(wire.ErrTextTooManyConnections, wire.ClosePolicy, wire.ReasonTooManyConns)
 		return

@@ -174,6 +174,7 @@ type RedisBroker struct {
 
 	subscribeCmds   atomic.Uint64
 	unsubscribeCmds atomic.Uint64
+	reconnects      atomic.Uint64 // subscriptions restored after a lost connection (Health)
 }
 
 // NewRedisBroker returns a broker on the Redis that client points to,

@@ -86,6 +86,10 @@ type Client struct {
 	// disconnected hook runs: the reader, and the authentication goroutine
 	// while it runs (see hooksDone).
 	hooksPending atomic.Int32
+	// closeCode is the close code of the first close frame queued for the
+	// client (the server's own, or gorilla's answer echoing the peer's): the
+	// code the connection ended with (Stats.Disconnects).
+	closeCode atomic.Int32
 
 	out queue
 }
@@ -233,6 +237,7 @@ func (c *Client) queueClose(frame []byte) bool {
 	first, st := c.out.setClose(c, frame)
 	if first {
 		c.mu.Lock() // see linger
+		c.closeCode.CompareAndSwap(0, closeCodeOf(frame))
 		c.raw.SetReadDeadline(time.Now().Add(closeGrace))
 		c.cancel()
 		c.mu.Unlock()
@@ -254,6 +259,9 @@ func (c *Client) deliver(o *outbound) bool {
 	res, st := c.push(o)
 	c.kick(st)
 	c.afterPush(res)
+	if res == pushQueued && o.seq != 0 {
+		c.server.m.deliveries.Add(1) // a message, not an error event
+	}
 	return res == pushQueued
 }
 
@@ -270,11 +278,7 @@ func (c *Client) afterPush(res pushResult) {
 		c.server.dropped.Add(1)
 	case pushDroppedFirst:
 		c.server.dropped.Add(1)
-		c.server.log.Warn("websocket: client backpressured, dropping its messages",
-			"client", c.id, "limit", c.server.cfg.BackpressureLimit)
-		if c.server.cfg.CloseOnBackpressureLimit {
-			c.closeWith(wire.CloseTryAgainLater, wire.ReasonBackpressure)
-		}
+		c.server.backpressured(c) // counts, logs, closes with CloseOnBackpressureLimit
 	}
 }
 
@@ -315,6 +319,7 @@ func (c *Client) resetAuthTimer(d time.Duration) {
 	}
 	c.authTimer = time.AfterFunc(d, func() {
 		if st := c.State(); st == StateUnauthorized || st == StateAuthenticating {
+			c.server.m.auth[authTimeout].Add(1)
 			c.closeWith(wire.CloseAuthTimeout, wire.ReasonAuthTimeout) // cancels the hook too
 		}
 	})

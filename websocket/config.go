@@ -23,6 +23,7 @@ const (
 	DefaultEncryptedBatchLimit   = 10
 	DefaultWriteTimeout          = 10 * time.Second
 	DefaultReadyTimeout          = 30 * time.Second
+	DefaultProbeInterval         = 5 * time.Second
 	DefaultMaxConnections        = 100_000
 	DefaultMaxConnectionsPerUser = 100
 	DefaultMaxRoomsPerClient     = 256
@@ -137,6 +138,17 @@ type Settings struct {
 	// ReadyTimeout bounds how long Configure waits for the broker to confirm
 	// its subscriptions. Optional. Default 30 s.
 	ReadyTimeout time.Duration
+	// ProbeInterval paces the delivery probe: once the broker has delivered
+	// nothing for ProbeInterval, the server publishes a probe to itself
+	// through it, and one that has not come back ProbeInterval later (with
+	// nothing else heard meanwhile) makes Ready fail until the broker
+	// delivers again. A subscription that looks alive but delivers nothing
+	// (a half-open connection, a failover, a proxy) is so noticed within
+	// about 2 × ProbeInterval. Optional. Default 5 s.
+	ProbeInterval time.Duration
+	// DisableProbe turns the delivery probe off: Ready then checks the
+	// broker's subscriptions only. Optional. Default false.
+	DisableProbe bool
 	// ServerID identifies this instance in envelopes. Optional. Default: a
 	// random UUID. It must never be "emitter".
 	ServerID string
@@ -237,6 +249,7 @@ func (s Settings) withDefaults() (Settings, error) {
 		{"IdleTimeout", s.IdleTimeout}, {"WriteTimeout", s.WriteTimeout},
 		{"AuthTimeout", s.AuthTimeout}, {"HeartbeatInterval", s.HeartbeatInterval},
 		{"HeartbeatTimeout", s.HeartbeatTimeout}, {"ReadyTimeout", s.ReadyTimeout},
+		{"ProbeInterval", s.ProbeInterval},
 	} {
 		if d.v < 0 {
 			return s, fmt.Errorf("%w: %s is negative (%v)", ErrInvalidConfig, d.name, d.v)
@@ -296,6 +309,7 @@ func (s Settings) withDefaults() (Settings, error) {
 	setDefault(&s.MessageBurst, DefaultMessageBurst)
 	setDefault(&s.ReadRate, DefaultReadRate)
 	setDefault(&s.ReadyTimeout, DefaultReadyTimeout)
+	setDefault(&s.ProbeInterval, DefaultProbeInterval)
 	if need := 1 + len(s.DefaultRooms); s.MaxRoomsPerClient < need {
 		return s, fmt.Errorf("%w: MaxRoomsPerClient %d leaves no room for the client's own room and %d default rooms",
 			ErrInvalidConfig, s.MaxRoomsPerClient, len(s.DefaultRooms))

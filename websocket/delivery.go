@@ -240,12 +240,17 @@ func (s *Server) dispatchInbox() {
 // logged and skipped.
 func (s *Server) receive(channel string, payload []byte) {
 	env, err := wire.DecodeEnvelope(payload)
+	if err == nil && wire.IsProbe(env) { // before the own-id skip: this server's probe comes back with its id
+		s.probeReceived(env)
+		return
+	}
+	s.m.heard.Add(1) // the broker delivers (see prober)
 	if err != nil {
-		s.malformed.Add(1)
-		s.log.Warn("websocket: malformed envelope skipped", "channel", channel, "err", err)
+		s.malformedEnvelope(channel, err) // counts, logs (rate-limited)
 		return
 	}
 	if env.ServerID == s.id {
+		s.m.ownSkipped.Add(1)
 		return
 	}
 	s.received.Add(1)

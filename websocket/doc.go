@@ -100,6 +100,39 @@
 // recovered and logged, and counts as failed. No lock is held while a hook
 // runs, while the socket is written, or while a line is logged.
 //
+// # Monitoring
+//
+// Stats returns every counter and gauge of the server in one snapshot:
+// connections by state, disconnects by close code, authentication
+// outcomes, messages received by kind, messages sent and deliveries, write
+// calls and bytes, backpressure, refusals by limit, the broker's traffic
+// and health, hook durations, and a sampled histogram of the time from a
+// send call to the frame's write. Each counter is one atomic add where the
+// thing happens (per message, per write call, per connection event; never
+// per recipient under a lock), so counting costs the fan-out nothing it
+// would notice; package prommetrics exposes the snapshot to Prometheus.
+//
+// Ready says whether the instance should get traffic: it fails while the
+// server is not configured or shutting down, while the broker's
+// subscriptions are not confirmed (see BrokerHealthReporter), and while the
+// delivery probe is overdue. The probe catches a subscription that looks
+// alive but delivers nothing: once the broker has been quiet for
+// ProbeInterval, the server publishes a probe envelope to itself (a client
+// envelope for a target no client has, see wire.ProbeChannel, which every
+// server, upstream's included, ignores) and notices when it does not come
+// back. ReadinessHandler and LivenessHandler are the matching HTTP
+// handlers; liveness checks nothing but the process, on purpose.
+//
+// Logs go to Config.Logger (log/slog) with the same keys everywhere:
+// "client", "user", "room", "code", "event" (and "err", "hook", "limit").
+// What a single client causes (its close, a bad frame, rejected
+// credentials, a refused join, a limit) is logged at debug level and
+// counted in Stats; a lost or restored broker connection at warn and info
+// levels; what a peer or a publisher could repeat at will (a failing hook,
+// a backpressured client, a malformed envelope) at warn level at most once
+// per 10 s, with the number of lines held back. Nothing is logged at info
+// level per message or per connection, and nothing under a lock.
+//
 // # Security and limits
 //
 // Upgrades are accepted from the same origin only, unless AllowedOrigins

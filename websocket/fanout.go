@@ -28,7 +28,9 @@ func (s *Server) newMessage(event string, data json.RawMessage, source string) *
 	if s.cfg.TransformOutbound != nil {
 		sem = make(chan struct{}, s.cfg.EncryptedBatchLimit)
 	}
-	return &outbound{event: event, data: data, frame: frame, sem: sem}
+	o := &outbound{event: event, data: data, frame: frame, sem: sem}
+	s.m.numbered(o)
+	return o
 }
 
 // errorMessage builds an error event with text.
@@ -102,11 +104,15 @@ func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.Raw
 	startBuf := getClients()
 	defer putClients(startBuf)
 	starts := *startBuf
+	queued := 0
 	for _, c := range members {
 		if skip != nil && skip(c.id) {
 			continue
 		}
 		res, st := c.push(o)
+		if res == pushQueued {
+			queued++
+		}
 		if st == startFlush {
 			if starts = append(starts, c); len(starts) == flushChunk {
 				s.flush.add(starts...)
@@ -121,6 +127,7 @@ func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.Raw
 	}
 	s.flush.add(starts...)
 	*startBuf = starts
+	s.m.deliveries.Add(uint64(queued))
 }
 
 // excluder returns a membership test for exclude: a scan for a few ids, a

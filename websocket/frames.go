@@ -143,7 +143,9 @@ func (c *Client) dataFrame(h wsframe.Header) frameResult {
 		limit = c.server.cfg.MaxPayloadLength
 	}
 	if in.length+int64(h.Length) > limit && !in.failed {
-		c.server.log.Debug("websocket: message over the payload limit, closed with 1009", "client", c.id, "limit", limit)
+		c.server.m.limits[limitPayload].Add(1)
+		c.server.log.Debug("websocket: message over the payload limit, closed with 1009", "client", c.id,
+			"code", wire.CloseMessageTooBig, "limit", limit)
 		c.fail(wire.CloseMessageTooBig, wire.ReasonMessageTooBig)
 	}
 	in.length += int64(h.Length)
@@ -168,6 +170,7 @@ func (c *Client) dataFrame(h wsframe.Header) frameResult {
 		left -= int64(n)
 		in.buf.Write(chunk)
 		if !in.utf8.Write(chunk) {
+			c.server.m.inbound[inboundInvalid].Add(1)
 			c.fail(wire.CloseInvalidPayload, wire.ReasonInvalidUTF8)
 			text = false // the rest is dropped
 		}
@@ -176,6 +179,7 @@ func (c *Client) dataFrame(h wsframe.Header) frameResult {
 		return framePart
 	}
 	if in.op == wsframe.OpText && !in.failed && !in.utf8.End() {
+		c.server.m.inbound[inboundInvalid].Add(1)
 		c.fail(wire.CloseInvalidPayload, wire.ReasonInvalidUTF8)
 	}
 	if in.failed { // RFC 6455 §7.1.7: nothing is processed after a failure

@@ -40,7 +40,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n := s.conns.Add(1); n > int64(s.cfg.MaxConnections) {
 		s.conns.Add(-1)
 		s.wg.Done()
-		s.refused.Add(1)
+		s.m.limits[limitConnections].Add(1)
 		s.log.Debug("websocket: upgrade refused: MaxConnections reached", "remote", r.RemoteAddr, "limit", s.cfg.MaxConnections)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "too many connections", http.StatusServiceUnavailable)
@@ -71,6 +71,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.state.Store(int32(StateUnauthorized))
+	s.m.connected()
 	c.lastActivity.Store(now.UnixNano())
 	c.hooksPending.Store(1) // the reader's
 	c.fd = rawFD(c.rc)

@@ -127,7 +127,7 @@ func indexHandlers(handlers []EventHandler) (map[string]boundHandler, error) {
 			return nil, fmt.Errorf("%w: %q is handled by %s and by %s", ErrDuplicateHandler, h.Event, prev.source(), h.source())
 		}
 		first[h.Event] = h
-		byEvent[h.Event] = boundHandler{fn: h.Func, name: "handler " + h.Event}
+		byEvent[h.Event] = boundHandler{fn: h.Func, name: handlerHookPrefix + h.Event}
 	}
 	return byEvent, nil
 }

@@ -8,6 +8,7 @@ import (
 
 // handle routes one decoded client frame. It runs on the read loop.
 func (c *Client) handle(msg Message, err error) {
+	c.server.m.received(msg.Event, err)
 	switch {
 	case errors.Is(err, wire.ErrNoEvent):
 		c.server.log.Debug("websocket: message without event dropped", "client", c.id)

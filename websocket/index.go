@@ -85,6 +85,7 @@ func (x *index) authenticate(c *Client, userID string, rooms []string, connected
 	if res != pushQueued || !c.state.CompareAndSwap(int32(StateAuthenticating), int32(StateAuthenticated)) {
 		return authGone, st // closing meanwhile (the auth window ended)
 	}
+	c.server.m.authenticated()
 	c.userID = userID
 	x.authed[c] = struct{}{}
 	if c.userID != "" {

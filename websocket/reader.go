@@ -71,6 +71,7 @@ func (c *Client) message() {
 	defer c.endMessage()
 	c.touch()
 	if c.in.op != opText {
+		c.server.m.inbound[inboundInvalid].Add(1)
 		c.sendError(wire.ErrTextInvalidFormat)
 		return
 	}
@@ -118,7 +119,8 @@ func (c *Client) linger() bool {
 // and the disconnected hook runs (after the connected hook, see
 // hooksDone).
 func (c *Client) finish() {
-	c.state.Store(int32(StateDisconnected))
+	prev := State(c.state.Swap(int32(StateDisconnected)))
+	c.server.m.disconnected(prev, c.closeCode.Load())
 	c.stopAuthTimer()
 	c.cancel()
 	c.server.conns.Add(-1) // before it leaves the index, which Stats counts

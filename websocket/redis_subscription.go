@@ -399,6 +399,7 @@ func (s *redisSubscription) updateReadyLocked() bool {
 	if want {
 		close(s.readyCh)
 		if s.everReady.Load() {
+			s.broker.reconnects.Add(1)
 			channels, after := len(s.entries), time.Since(s.lostAt).Round(time.Millisecond)
 			s.logs = append(s.logs, func() {
 				s.broker.log.Info("redis subscriber connection restored; subscribed again", "channels", channels, "after", after)

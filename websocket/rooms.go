@@ -113,6 +113,7 @@ func (s *Server) clientJoin(c *Client, rooms []string) {
 		}
 	}
 	if n, err := s.index.join(c, join, s.cfg.MaxRoomsPerClient); errors.Is(err, ErrTooManyRooms) {
+		s.m.limits[limitRooms].Add(uint64(len(join) - n))
 		s.log.Debug("websocket: join refused past MaxRoomsPerClient", "client", c.id,
 			"refused", len(join)-n, "limit", s.cfg.MaxRoomsPerClient)
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 	gws "github.com/gorilla/websocket"
@@ -55,9 +57,11 @@ type Server struct {
 	publishErrors atomic.Uint64
 	received      atomic.Uint64
 	malformed     atomic.Uint64
-	refused       atomic.Uint64 // upgrades and authentications refused by a connection cap
 	throttled     atomic.Uint64 // reader pauses for MessageRate or ReadRate
 	repaired      atomic.Uint64 // messages whose invalid UTF-8 was repaired
+	m             meters        // the rest of Stats
+	probe         prober        // the delivery probe (probe.go)
+	logs          logLimits     // rate limits of the log lines a peer can trigger
 
 	utf8Mu      sync.Mutex
 	utf8Sources map[string]struct{} // sources of invalid UTF-8 already logged
@@ -82,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 		s.broker = NewMemoryBroker()
 	}
 	s.hookCtx, s.hookCancel = context.WithCancel(context.Background())
+	s.m.epoch = time.Now()
 	s.flush = newFlusher(func() {
 		s.wg.Add(1)
 		go func() {
@@ -164,6 +169,10 @@ func (s *Server) Configure(ctx context.Context) error {
 	s.stopSweep = stop
 	s.wg.Add(1)
 	go s.sweep(sweepCtx)
+	if !s.cfg.DisableProbe {
+		s.wg.Add(1)
+		go s.probeLoop(sweepCtx)
+	}
 	s.configured = true
 	return nil
 }
@@ -214,38 +223,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Stats are counters of a server's activity.
-type Stats struct {
-	Clients       int    // connected clients
-	Authenticated int    // authenticated clients
-	Users         int    // distinct user ids
-	Rooms         int    // non-empty rooms
-	Dropped       uint64 // messages dropped for backpressure
-	Published     uint64 // envelopes published to the broker
-	PublishErrors uint64 // failed publishes
-	Received      uint64 // envelopes received from other instances
-	Malformed     uint64 // envelopes skipped as malformed
-	Refused       uint64 // connections refused by MaxConnections or MaxConnectionsPerUser
-	Throttled     uint64 // times a client's reads paused for MessageRate or ReadRate
-	RepairedUTF8  uint64 // messages whose invalid UTF-8 was replaced by U+FFFD
-}
-
-// Stats returns the server's counters.
-func (s *Server) Stats() Stats {
-	st := Stats{
-		Dropped:       s.dropped.Load(),
-		Published:     s.published.Load(),
-		PublishErrors: s.publishErrors.Load(),
-		Received:      s.received.Load(),
-		Malformed:     s.malformed.Load(),
-		Refused:       s.refused.Load(),
-		Throttled:     s.throttled.Load(),
-		RepairedUTF8:  s.repaired.Load(),
-	}
-	st.Clients, st.Authenticated, st.Users, st.Rooms = s.index.counts()
-	return st
-}
-
 // Client returns the connected client with id.
 func (s *Server) Client(id string) (*Client, bool) {
 	c := s.index.get(id)
@@ -265,23 +242,47 @@ func (s *Server) RoomClients(room string) []*Client {
 	return snapshot(func(fn func(*Client)) { s.index.eachInRoom(room, fn) })
 }
 
-// runHook calls fn, turning a panic into an error; hook errors are logged
-// (a rejection of credentials only at debug level: it is no failure).
+// runHook calls fn, turning a panic into an error, and times it (see
+// Stats.Hooks). Hook errors are logged: a rejection of credentials only at
+// debug level (it is no failure), any other failure at warn level at most
+// once per logEvery per hook (a client can make a hook fail on every
+// message), the others at debug level.
 func (s *Server) runHook(name string, c *Client, fn func() error) (err error) {
+	i := hookIndex(name)
+	h := &s.m.hooks[i]
+	start := time.Now()
 	defer func() {
+		panicked := false
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: hook %s panicked: %v", errHookPanic, name, r)
+			panicked = true
 		}
-		if err != nil {
-			args := []any{"hook", name, "err", err}
-			if c != nil {
-				args = append(args, "client", c.id)
+		h.duration.observe(time.Since(start))
+		if err == nil {
+			return
+		}
+		args := []any{"hook", hookNames[i], "err", err}
+		if i == hookEventHandler {
+			args = append(args, "event", strings.TrimPrefix(name, handlerHookPrefix))
+		}
+		if c != nil {
+			args = append(args, "client", c.id)
+			if u := c.UserID(); u != "" {
+				args = append(args, "user", u)
 			}
-			if errors.Is(err, ErrRejected) {
-				s.log.Debug("websocket: credentials rejected", args...)
-			} else {
-				s.log.Warn("websocket: hook failed", args...)
-			}
+		}
+		if errors.Is(err, ErrRejected) {
+			s.log.Debug("websocket: credentials rejected", args...)
+			return
+		}
+		h.errors.Add(1)
+		if panicked {
+			h.panics.Add(1)
+		}
+		if ok, skipped := s.logs.hooks[i].allow(); ok {
+			s.log.Warn("websocket: hook failed", append(args, "suppressed", skipped)...)
+		} else {
+			s.log.Debug("websocket: hook failed", args...)
 		}
 	}()
 	return fn()

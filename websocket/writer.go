@@ -33,6 +33,11 @@ type outbound struct {
 	// sem bounds concurrent transformer calls for this message
 	// (EncryptedBatchLimit); nil when there is no transformer.
 	sem chan struct{}
+	// seq numbers the message (0 for error events); sentAt, set for one
+	// message in DeliverySampleEvery, is when it was sent, for
+	// Stats.DeliveryLatency (see meters.numbered).
+	seq    uint64
+	sentAt int64
 }
 
 // ownWriter reports whether c is written by a goroutine of its own rather
@@ -116,13 +121,19 @@ func (c *Client) flushOnce() (again bool) {
 }
 
 // tryWrite writes p with one non-blocking attempt.
-func (c *Client) tryWrite(p []byte) (int, error) { return tryWrite(c.rc, p) }
+func (c *Client) tryWrite(p []byte) (int, error) {
+	n, err := tryWrite(c.rc, p)
+	c.server.m.wrote(n)
+	return n, err
+}
 
 // writeBlocking writes p, waiting at most WriteTimeout for the socket: the
 // deadline is set per write call, never spent by anything else.
 func (c *Client) writeBlocking(p []byte) (int, error) {
 	c.raw.SetWriteDeadline(time.Now().Add(c.server.cfg.WriteTimeout))
-	return c.raw.Write(p)
+	n, err := c.raw.Write(p)
+	c.server.m.wrote(n)
+	return n, err
 }
 
 // writeLoop is c's own writer: it drains the queue with blocking writes,
@@ -207,6 +218,9 @@ func (c *Client) writeBatch(b *batch, write func([]byte) (int, error)) (rest []b
 			emit(b.frames[i])
 		} else {
 			emit(o.frame)
+		}
+		if o.sentAt != 0 && !short && err == nil {
+			c.server.m.written(o) // a sampled message (see metrics.numbered)
 		}
 	}
 	emit(b.close)

@@ -72,33 +72,38 @@ type options struct {
 // variant is a server under test: upstream, or an echows bench server
 // binary (the default build, or a prototype given as name=binary).
 type variant struct {
-	name   string
-	echows bool
-	bin    string
-	cork   bool // send bursts with cork=1
+	name    string
+	echows  bool
+	bin     string
+	cork    bool // send bursts with cork=1
+	metrics bool // run the server with -metrics (Prometheus collector, scraped every second)
 }
 
 // parseTarget parses "upstream", "echows" or "name=/path/to/echows-bench-server",
-// each optionally followed by "+cork".
+// each echows one optionally followed by "+cork" and "+metrics" (in any
+// order).
 func parseTarget(t string) (variant, error) {
 	v := variant{}
-	t, v.cork = strings.CutSuffix(t, "+cork")
+	var suffixes string
+	for {
+		if rest, ok := strings.CutSuffix(t, "+cork"); ok {
+			t, v.cork, suffixes = rest, true, "+cork"+suffixes
+		} else if rest, ok := strings.CutSuffix(t, "+metrics"); ok {
+			t, v.metrics, suffixes = rest, true, "+metrics"+suffixes
+		} else {
+			break
+		}
+	}
 	name, bin, hasBin := strings.Cut(t, "=")
-	v.name = name
+	v.name = name + suffixes
 	switch {
 	case hasBin:
 		v.echows, v.bin = true, bin
-		if v.cork {
-			v.name += "+cork"
-		}
 	case name == "echows":
 		v.echows = true
-		if v.cork {
-			v.name += "+cork"
-		}
-	case name == "upstream" && !v.cork:
+	case name == "upstream" && suffixes == "":
 	default:
-		return v, fmt.Errorf("unknown target %q (upstream, echows, or name=/path/to/echows-bench-server, optionally +cork for echows)", t)
+		return v, fmt.Errorf("unknown target %q (upstream, echows, or name=/path/to/echows-bench-server, optionally +cork and +metrics for echows)", t)
 	}
 	return v, nil
 }
@@ -106,7 +111,7 @@ func parseTarget(t string) (variant, error) {
 func main() {
 	var o options
 	var targets, scenarios, clients string
-	flag.StringVar(&targets, "targets", "echows,upstream", "servers under test, in order: upstream, echows (built from this tree), or name=/path/to/echows-bench-server (a prototype); an echows target with +cork sends its bursts inside srv.Cork")
+	flag.StringVar(&targets, "targets", "echows,upstream", "servers under test, in order: upstream, echows (built from this tree), or name=/path/to/echows-bench-server (a prototype); an echows target with +cork sends its bursts inside srv.Cork, one with +metrics runs the server with -metrics (its Prometheus collector registered and gathered every second)")
 	flag.StringVar(&scenarios, "scenarios", "local,redis", "local (connect, idle memory, fan-out bursts on one server), redis (bursts sent on A, fanned out on B through Redis), steady (publishers at a fixed rate into the room, one server), steady-redis (publishers on A, the room on B)")
 	flag.StringVar(&clients, "clients", "5000", "client counts, comma-separated")
 	flag.IntVar(&o.count, "count", 200, "messages per burst")
@@ -176,7 +181,10 @@ func main() {
 	}
 	pinSelf(o.clientCPUs)
 
-	if v, ok := o.variants["echows"]; ok && v.bin == "" {
+	for name, v := range o.variants {
+		if !v.echows || v.bin != "" {
+			continue
+		}
 		if o.echowsBin == "" {
 			dir, err := os.MkdirTemp("", "echows-load-")
 			if err != nil {
@@ -188,7 +196,7 @@ func main() {
 			}
 		}
 		v.bin = o.echowsBin
-		o.variants["echows"] = v
+		o.variants[name] = v
 	}
 	if o.bunBin == "" {
 		o.bunBin = filepath.Join(o.upstreamDir, "node_modules", ".bin", "bun")
@@ -374,6 +382,9 @@ func runOne(o options, target, scen string, n, rep int) (r *runResult, err error
 			argv := append([]string{v.bin, "-room", o.room, "-pprof"}, o.serverArgs...)
 			if scen == "attack" {
 				argv = append(argv, "-auth-timeout=1m")
+			}
+			if v.metrics {
+				argv = append(argv, "-metrics")
 			}
 			if useRedis {
 				argv = append(argv, "-redis", "127.0.0.1:"+strconv.Itoa(redisC.port))

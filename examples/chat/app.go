@@ -38,8 +38,9 @@ type Settings struct {
 // start timeout of main, so a Redis that is down is reported as such.
 const readyTimeout = 10 * time.Second
 
-// App is the chat as fx options: Echo serving the page at / and the
-// WebSocket endpoint at /ws, with the chat's and the presence's modules.
+// App is the chat as fx options: Echo serving the page at /, the
+// WebSocket endpoint at /ws and the live status at /status, with the
+// chat's and the presence's modules.
 // The options may come in any order: echows orders start and stop by
 // dependency.
 func App(s Settings) fx.Option {
@@ -51,6 +52,7 @@ func App(s Settings) fx.Option {
 		fx.Supply(component.Config{RedisURL: s.RedisURL, Settings: websocket.Settings{ReadyTimeout: readyTimeout}}),
 		ChatModule,
 		PresenceModule,
+		statusModule(s), // GET /status, for the page's status panel
 		fx.Invoke(servePage),
 	}
 	if s.Logger != nil {

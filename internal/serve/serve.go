@@ -165,3 +165,21 @@ func (r *Running) Stop(ctx context.Context) error {
 	<-r.done
 	return errors.Join(err, r.err)
 }
+
+// Health says where a binding mounts the server's readiness and liveness
+// handlers (component.Config.ReadinessPath and LivenessPath); an empty path
+// is not mounted.
+type Health struct {
+	ReadinessPath string
+	LivenessPath  string
+}
+
+// Each calls mount for each handler that has a path.
+func (h Health) Each(s *websocket.Server, mount func(path string, handler http.Handler)) {
+	if h.ReadinessPath != "" {
+		mount(h.ReadinessPath, s.ReadinessHandler())
+	}
+	if h.LivenessPath != "" {
+		mount(h.LivenessPath, websocket.LivenessHandler())
+	}
+}

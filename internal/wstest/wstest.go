@@ -83,6 +83,10 @@ func (c *Client) Send(event string, data any) {
 	}
 }
 
+// SendRaw writes b as one frame of type typ (gorilla's TextMessage,
+// BinaryMessage, ...), as it is: for frames that are not valid messages.
+func (c *Client) SendRaw(typ int, b []byte) error { return c.conn.WriteMessage(typ, b) }
+
 // Next returns the next frame, or the error that ended the read (a
 // *gws.CloseError for a close frame). A text frame that is not valid UTF-8
 // is an error too: gorilla does not check, browsers do.

@@ -2,7 +2,7 @@
 // websocket.Server with the app hooks of the upstream bench server
 // (../upstream/server.ts), plus control endpoints (see package benchsrv).
 //
-//	server -addr 127.0.0.1:0 [-room ws-default] [-redis 127.0.0.1:6390] [-pprof]
+//	server -addr 127.0.0.1:0 [-room ws-default] [-redis 127.0.0.1:6390] [-pprof] [-metrics]
 //
 // It prints "READY <port> <pid>" on stdout once it serves. Routes:
 //
@@ -21,6 +21,10 @@
 //	GET  /stats[?gc=1]          JSON: the server's Stats, goroutines, Go memory
 //	                            (after a runtime.GC with gc=1)
 //	GET  /debug/pprof/...       net/http/pprof (with -pprof)
+//	GET  /metrics               Prometheus metrics (with -metrics: the server's
+//	                            collector on a registry of its own, which the
+//	                            server also gathers every -scrape-interval, as a
+//	                            Prometheus scraping it would)
 //
 // echows-load starts it pinned to one core (taskset -c 0), so GOMAXPROCS is 1.
 package main
@@ -38,9 +42,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/echows/echows/cmd/echows-load/internal/benchsrv"
+	"github.com/echows/echows/prommetrics"
 	"github.com/echows/echows/websocket"
 )
 
@@ -54,6 +61,8 @@ func main() {
 	memProfileRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (1: every allocation in heap profiles); 0: Go's default")
 	idleTimeout := flag.Duration("idle-timeout", 0, "IdleTimeout (pings every half of it); 0: the default, 60 s")
 	authTimeout := flag.Duration("auth-timeout", 0, "AuthTimeout; 0: the default, 5 s")
+	withMetrics := flag.Bool("metrics", false, "register the Prometheus collector, serve /metrics and gather it every -scrape-interval")
+	scrapeEvery := flag.Duration("scrape-interval", time.Second, "with -metrics: how often the server gathers its own registry (Prometheus' default is 15 s)")
 	flag.Parse()
 
 	if *memProfileRate > 0 {
@@ -91,7 +100,20 @@ func main() {
 	if err != nil {
 		fatal("listen: %v", err)
 	}
-	hs := &http.Server{Handler: benchsrv.Mux(srv, *room, *withPprof), ReadHeaderTimeout: 10 * time.Second}
+	mux := benchsrv.Mux(srv, *room, *withPprof)
+	if *withMetrics {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(prommetrics.NewCollector(srv))
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		go func() {
+			for range time.Tick(*scrapeEvery) {
+				if _, err := reg.Gather(); err != nil {
+					fatal("gather: %v", err)
+				}
+			}
+		}()
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := hs.Serve(ln); err != nil && err != http.ErrServerClosed {
 			fatal("serve: %v", err)
