@@ -84,17 +84,18 @@ func TestRedisOutage(t *testing.T) {
 	}
 	c.ExpectData("local", "1")
 	s = n.scrape()
-	if v := s.value(t, "echows_broker_outbox_messages"); v != 1 {
-		t.Errorf("outbox holds %v messages, want 1", v)
+	// (the delivery probes wait there too)
+	if v := s.value(t, "echows_broker_outbox_messages"); v < 1 {
+		t.Errorf("outbox holds %v messages, want at least 1", v)
 	}
-	if v := s.value(t, "echows_broker_outbox_queued_total"); v != 1 {
-		t.Errorf("outbox queued %v, want 1", v)
+	if v := s.value(t, "echows_broker_outbox_queued_total"); v < 1 {
+		t.Errorf("outbox queued %v, want at least 1", v)
 	}
 
 	rs.Restart()
 	n.waitMetric("the subscriptions back", "echows_broker_subscriptions_live", equals(1))
 	n.waitMetric("the reconnect counted", "echows_broker_reconnects_total", equals(1))
-	n.waitMetric("the outbox replayed", "echows_broker_outbox_replayed_total", equals(1))
+	n.waitMetric("the outbox replayed", "echows_broker_outbox_replayed_total", atLeast(1))
 	n.waitMetric("the outbox empty", "echows_broker_outbox_messages", equals(0))
 	n.waitStatus("ready again", "/readyz", http.StatusOK)
 	n.waitMetric("ready again", "echows_ready", equals(1))
