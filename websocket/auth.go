@@ -84,7 +84,7 @@ func (s *Server) authenticate(c *Client, req AuthRequest) {
 		c.encrypted.Store(true)
 	}
 	res, st := s.index.authenticate(c, id.UserID, s.cfg.DefaultRooms, connectedFrame(c, ident), s.cfg.MaxConnectionsPerUser)
-	c.kick(st)
+	c.kick(c.direct(st)) // connected goes out at once
 	switch res {
 	case authGone:
 		return

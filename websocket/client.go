@@ -257,12 +257,25 @@ func (c *Client) sendError(text string) {
 // lock (a drop is logged).
 func (c *Client) deliver(o *outbound) bool {
 	res, st := c.push(o)
-	c.kick(st)
+	c.kick(c.direct(st))
 	c.afterPush(res)
 	if res == pushQueued && o.seq != 0 {
 		c.server.m.deliveries.Add(1) // a message, not an error event
 	}
 	return res == pushQueued
+}
+
+// direct turns a flush the flush goroutines would do into one the caller
+// does at once, outside a cork: a message for one client (a reply, an error
+// event, connected) goes out in the sender's call, with one non-blocking
+// write, as uWebSockets writes a socket with nothing queued; only what the
+// socket does not take waits (for the client's own writer). A fan-out keeps
+// the flush goroutines, which batch what its members get.
+func (c *Client) direct(st start) start {
+	if st == startFlush && c.server.flush.corks.Load() == 0 {
+		return startInline
+	}
+	return st
 }
 
 // push queues o for c under its budget, without acting on the result.
