@@ -74,7 +74,7 @@ func runAttack(o options, r *runResult, b *child, probes *pool, echows bool) {
 		}
 		cpu0, _ := cpuTime(b.pid)
 		t0 := time.Now()
-		br := doProbes(o, probes, conns, id)
+		br := doProbes(o, probes, b.pid, conns, id)
 		if profiled != nil {
 			if err := <-profiled; err != nil {
 				logf("   profile: %v", err)
@@ -96,42 +96,32 @@ func runAttack(o options, r *runResult, b *child, probes *pool, echows bool) {
 // doProbes has each ordinary client send "echo" events at -attack-rate per
 // second for -duration, each answered to it alone, and measures the round
 // trips.
-func doProbes(o options, p *pool, conns []*wsConn, id int64) burstResult {
+func doProbes(o options, p *pool, pid int, conns []*wsConn, id int64) burstResult {
 	perConn := max(1, int64(o.attackRate*o.duration.Seconds()))
-	bs := newBurstState(id, perConn, int64(len(conns)))
-	p.cur.Store(bs)
 	interval := time.Duration(float64(time.Second) / o.attackRate)
-	t0 := time.Now()
-	var wg sync.WaitGroup
-	for k, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := t0.Add(time.Duration(k) * interval / time.Duration(len(conns)))
-			buf := make([]byte, 0, o.size+64)
-			for i := range perConn {
-				time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
-				buf = append(buf[:0], `{"event":"echo","data":`...)
-				buf = benchsrv.Payload(buf, int(id), int(i), o.size)
-				buf = append(buf, '}')
-				if _, err := c.nc.Write(clientFrame(wsframe.OpText, buf)); err != nil {
-					return
+	return measure(o, p, pid, newBurstState(id, perConn, int64(len(conns))), func() float64 {
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		for k, c := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start := t0.Add(time.Duration(k) * interval / time.Duration(len(conns)))
+				buf := make([]byte, 0, o.size+64)
+				for i := range perConn {
+					time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+					buf = append(buf[:0], `{"event":"echo","data":`...)
+					buf = benchsrv.Payload(buf, int(id), int(i), o.size)
+					buf = append(buf, '}')
+					if _, err := c.nc.Write(clientFrame(wsframe.OpText, buf)); err != nil {
+						return
+					}
 				}
-			}
-		}()
-	}
-	wg.Wait()
-	var br burstResult
-	select {
-	case <-bs.allDone:
-	case <-time.After(o.burstTimeout):
-		br.TimedOut = true
-	}
-	br.Deliveries = perConn * int64(len(conns))
-	br.Received = bs.received.Load()
-	q := bs.hist.quantiles(0.5, 0.99, 1)
-	br.P50us, br.P99us, br.MaxUs = q[0], q[1], q[2]
-	return br
+			}()
+		}
+		wg.Wait()
+		return time.Since(t0).Seconds()
+	})
 }
 
 // startAttack starts the attackers of phase and returns a function that

@@ -591,6 +591,29 @@ func fetchGoStats(base string) goStats {
 // every live client got them all (or the timeout).
 func doBurst(o options, cork bool, p *pool, pid int, sendBase, mode string, id, live int64) burstResult {
 	bs := newBurstState(id, int64(o.count), live)
+	return measure(o, p, pid, bs, func() float64 {
+		url := fmt.Sprintf("%s/burst?room=%s&count=%d&size=%d&burst=%d&mode=%s", sendBase, o.room, o.count, o.size, id, mode)
+		if cork {
+			url += "&cork=1"
+		}
+		body, err := httpDo("POST", url)
+		if err != nil {
+			logf("   burst %d: %v", id, err)
+		}
+		var sent struct {
+			ElapsedNs int64 `json:"elapsed_ns"`
+		}
+		_ = json.Unmarshal(body, &sent)
+		return float64(sent.ElapsedNs) / 1e9
+	})
+}
+
+// measure runs send (which makes the server send what bs expects: a burst,
+// a steady period) and waits until every live client got it all (or the
+// timeout), measuring the server's CPU and write calls, the tool's CPU, the
+// other processes' and the latencies. send returns the seconds it spent
+// sending, as it measured them.
+func measure(o options, p *pool, pid int, bs *burstState, send func() float64) burstResult {
 	p.cur.Store(bs)
 	self := os.Getpid()
 	stopCount := func() int64 { return -1 }
@@ -602,20 +625,8 @@ func doBurst(o options, cork bool, p *pool, pid int, sendBase, mode string, id, 
 	cl0, _ := cpuTime(self)
 	m0 := snapshotMachine()
 	t0 := time.Now()
-	url := fmt.Sprintf("%s/burst?room=%s&count=%d&size=%d&burst=%d&mode=%s", sendBase, o.room, o.count, o.size, id, mode)
-	if cork {
-		url += "&cork=1"
-	}
-	body, err := httpDo("POST", url)
 	var br burstResult
-	if err != nil {
-		logf("   burst %d: %v", id, err)
-	}
-	var sent struct {
-		ElapsedNs int64 `json:"elapsed_ns"`
-	}
-	_ = json.Unmarshal(body, &sent)
-	br.SendSeconds = float64(sent.ElapsedNs) / 1e9
+	br.SendSeconds = send()
 	select {
 	case <-bs.allDone:
 	case <-time.After(o.burstTimeout):
@@ -626,13 +637,13 @@ func doBurst(o options, cork bool, p *pool, pid int, sendBase, mode string, id, 
 		end = time.Now()
 	}
 	cl1, _ := cpuTime(self)
-	time.Sleep(250 * time.Millisecond) // the server's trailing work (writers ending, GC) belongs to the burst
+	time.Sleep(250 * time.Millisecond) // the server's trailing work (writers ending, GC) belongs to the run
 	cpu1, _ := cpuTime(pid)
 	br.OthersCores = othersCores(m0, snapshotMachine(), time.Since(t0))
 	w1 := writeCalls(pid)
 	writes := stopCount()
 
-	br.Deliveries = live * int64(o.count)
+	br.Deliveries = bs.target * bs.count
 	br.Received = bs.received.Load()
 	br.Lost = br.Deliveries - br.Received
 	br.Reordered = bs.reordered.Load()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -33,82 +32,33 @@ func doSteady(o options, p *pool, pubs []*wsConn, pid int, event string, id, liv
 	perPub := max(1, int64(o.rate*o.duration.Seconds())/int64(len(pubs)))
 	bs := newBurstState(id, perPub*int64(len(pubs)), live)
 	bs.pubs = int64(len(pubs))
-	p.cur.Store(bs)
 	interval := time.Duration(float64(len(pubs)) / o.rate * float64(time.Second))
-
-	self := os.Getpid()
-	stopCount := func() int64 { return -1 }
-	if o.perf {
-		stopCount = countWrites(pid)
-	}
-	cpu0, _ := cpuTime(pid)
-	w0 := writeCalls(pid)
-	cl0, _ := cpuTime(self)
-	m0 := snapshotMachine()
-	t0 := time.Now()
-
-	var wg sync.WaitGroup
-	var sendErr sync.Once
-	for k, c := range pubs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := t0.Add(time.Duration(k) * interval / time.Duration(len(pubs)))
-			buf := make([]byte, 0, o.size+64)
-			for i := range perPub {
-				time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
-				seq := i*int64(len(pubs)) + int64(k)
-				buf = append(buf[:0], `{"event":"`+event+`","data":`...)
-				buf = benchsrv.Payload(buf, int(id), int(seq), o.size)
-				buf = append(buf, '}')
-				if _, err := c.nc.Write(clientFrame(wsframe.OpText, buf)); err != nil {
-					sendErr.Do(func() { logf("   publisher %d: %v", k, err) })
-					return
+	return measure(o, p, pid, bs, func() float64 {
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		var sendErr sync.Once
+		for k, c := range pubs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start := t0.Add(time.Duration(k) * interval / time.Duration(len(pubs)))
+				buf := make([]byte, 0, o.size+64)
+				for i := range perPub {
+					time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+					seq := i*int64(len(pubs)) + int64(k)
+					buf = append(buf[:0], `{"event":"`+event+`","data":`...)
+					buf = benchsrv.Payload(buf, int(id), int(seq), o.size)
+					buf = append(buf, '}')
+					if _, err := c.nc.Write(clientFrame(wsframe.OpText, buf)); err != nil {
+						sendErr.Do(func() { logf("   publisher %d: %v", k, err) })
+						return
+					}
 				}
-			}
-		}()
-	}
-	wg.Wait()
-	sent := time.Since(t0)
-
-	var br burstResult
-	select {
-	case <-bs.allDone:
-	case <-time.After(o.burstTimeout):
-		br.TimedOut = true
-	}
-	end := time.Unix(0, bs.lastDone.Load())
-	if br.TimedOut || end.Before(t0) {
-		end = time.Now()
-	}
-	cl1, _ := cpuTime(self)
-	time.Sleep(250 * time.Millisecond) // trailing work belongs to the run
-	cpu1, _ := cpuTime(pid)
-	br.OthersCores = othersCores(m0, snapshotMachine(), time.Since(t0))
-	w1 := writeCalls(pid)
-	writes := stopCount()
-
-	br.Deliveries = live * bs.count
-	br.Received = bs.received.Load()
-	br.Lost = br.Deliveries - br.Received
-	br.Reordered, br.Gaps, br.Stale = bs.reordered.Load(), bs.gaps.Load(), bs.stale.Load()
-	br.WallSeconds = end.Sub(t0).Seconds()
-	br.SendSeconds = sent.Seconds()
-	br.PerSecond = float64(br.Received) / br.WallSeconds
-	br.ServerCPU = (cpu1 - cpu0).Seconds()
-	br.NsPerDelivery = br.ServerCPU * 1e9 / float64(max(1, br.Received))
-	br.ServerWrites = writes
-	if writes < 0 {
-		br.ServerWrites = w1 - w0
-	}
-	if br.ServerWrites > 0 {
-		br.MsgsPerWrite = float64(br.Received) / float64(br.ServerWrites)
-	}
-	br.ClientCPU = (cl1 - cl0).Seconds()
-	br.ClientCPUShare = br.ClientCPU / br.WallSeconds
-	q := bs.hist.quantiles(0.5, 0.99, 1)
-	br.P50us, br.P99us, br.MaxUs = q[0], q[1], q[2]
-	return br
+			}()
+		}
+		wg.Wait()
+		return time.Since(t0).Seconds()
+	})
 }
 
 // steadyPublishers returns the publishers of a steady run: the first
