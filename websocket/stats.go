@@ -71,6 +71,11 @@ type Stats struct {
 	// Malformed the payloads skipped as malformed, OwnSkipped this server's
 	// own envelopes heard back and skipped. Probes are not counted.
 	Received, Malformed, OwnSkipped uint64
+	// ListenErrors counts the times the broker could not confirm in time
+	// that it hears the channels of a client about to be connected or of a
+	// room about to be joined (Redis away or slow): the client goes on, and
+	// the broker hears them as soon as it can (see Subscription.Listen).
+	ListenErrors uint64
 	// InboxDepth is how many broker payloads wait to be delivered (at most
 	// 4096; the broker's reader waits past it).
 	InboxDepth int
@@ -233,6 +238,7 @@ type meters struct {
 	episodes, bpCloses           atomic.Uint64
 	ownSkipped                   atomic.Uint64
 	heard                        atomic.Uint64 // every broker payload, probes included
+	listenErrors                 atomic.Uint64
 
 	_                cacheLinePad
 	sent, deliveries atomic.Uint64
@@ -374,6 +380,7 @@ func (s *Server) Stats() Stats {
 		Received:      s.received.Load(),
 		Malformed:     s.malformed.Load(),
 		OwnSkipped:    m.ownSkipped.Load(),
+		ListenErrors:  m.listenErrors.Load(),
 		InboxDepth:    s.inboxDepth(),
 		Probe:         s.probe.stats(),
 		Ready:         s.Ready() == nil,
