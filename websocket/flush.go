@@ -21,7 +21,7 @@ const corkLimit = 256 << 10
 // buffer filled during a publish: a producer that queues faster than the
 // flush goroutines get to run (one core, a send loop) then writes in
 // batches of this size instead of waiting for the scheduler.
-const inlineFlush = 16 << 10
+const inlineFlush = 8 << 10
 
 // flusher writes the queues of clients that have something to send, from a
 // few goroutines shared by all clients (at most GOMAXPROCS), with
