@@ -33,6 +33,13 @@ type Config struct {
 	// option, provide a redis.UniversalClient named "echows" instead (see
 	// UseRedis).
 	RedisURL string
+	// RedisBroker configures the Redis broker when there is Redis (RedisURL,
+	// or the app's client): its routing (interest by default; patterns for
+	// upstream's way; sharded pub/sub on a Cluster), ListenGrace, outbox
+	// bounds and pool size; see websocket.RedisBrokerOptions for each field
+	// and its default. Its Logger defaults to the module's logger. Ignored
+	// on the in-process broker. Optional.
+	RedisBroker websocket.RedisBrokerOptions
 
 	// BrowserClientPath is where the module also serves the browser client
 	// (package browser: echows.js, for GET and HEAD) on the app's Echo, so

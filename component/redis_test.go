@@ -178,3 +178,25 @@ func TestDisconnectedHookCanStillPublishDuringStop(t *testing.T) {
 
 // redisURL is the RedisURL of rs.
 func redisURL(rs *redistest.Server) string { return "redis://" + rs.Addr() + "/0" }
+
+// Config.RedisBroker reaches the broker: patterns routing subscribes
+// upstream's three patterns, the default (interest) none; a bad option fails
+// at construction.
+func TestRedisBrokerOptions(t *testing.T) {
+	rs := redistest.Start(t)
+	admin := rs.Client(t)
+	startApp(t, component.Config{RedisURL: redisURL(rs)})
+	if n, err := admin.PubSubNumPat(boundedCtx(t)).Result(); err != nil || n != 0 {
+		t.Fatalf("patterns with the default routing: %d, %v; want 0", n, err)
+	}
+	startApp(t, component.Config{RedisURL: redisURL(rs), RedisBroker: websocket.RedisBrokerOptions{Routing: websocket.RoutingPatterns}})
+	if n, err := admin.PubSubNumPat(boundedCtx(t)).Result(); err != nil || n != 3 {
+		t.Fatalf("patterns with RoutingPatterns: %d, %v; want 3", n, err)
+	}
+
+	app := fx.New(fx.NopLogger, lifecycle.ProvideEcho, component.Module, provideAuth(testAuth),
+		fx.Supply(component.Config{RedisURL: redisURL(rs), RedisBroker: websocket.RedisBrokerOptions{ListenGrace: -time.Second}}))
+	if err := app.Err(); !errors.Is(err, websocket.ErrInvalidConfig) || !strings.Contains(err.Error(), "ListenGrace") {
+		t.Fatalf("app error %v, want ErrInvalidConfig naming ListenGrace", err)
+	}
+}

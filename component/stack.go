@@ -90,7 +90,11 @@ func New(cfg Config, deps Deps) (*Stack, error) {
 		st.closers = []namedCloser{{"emitter", st.Emitter.Close}}
 		return st, nil
 	}
-	broker, err := websocket.NewRedisBroker(client, websocket.RedisBrokerOptions{Logger: deps.Logger})
+	opts := cfg.RedisBroker
+	if opts.Logger == nil {
+		opts.Logger = deps.Logger
+	}
+	broker, err := websocket.NewRedisBroker(client, opts)
 	if err != nil {
 		if opened {
 			_ = client.Close()

@@ -60,10 +60,12 @@ func TestRedisOutage(t *testing.T) {
 	if body := n.waitStatus("ready", "/readyz", http.StatusOK); body != "ready\n" {
 		t.Errorf("/readyz body %q", body)
 	}
-	// The server's own envelopes come back from Redis, and are skipped.
-	if err := n.srv.ToRoom(context.Background(), "elsewhere", "e", 1); err != nil {
+	// The server's own envelopes come back from Redis (on a channel it
+	// listens to: alice's user), and are skipped.
+	if err := n.srv.ToUser(context.Background(), "alice", "e", 1); err != nil {
 		t.Fatal(err)
 	}
+	c.ExpectData("e", "1")
 	s = n.waitMetric("the own envelope skipped", "echows_broker_own_skipped_total", equals(1))
 	if v := s.value(t, "echows_broker_publishes_total"); v != 1 {
 		t.Errorf("publishes %v, want 1 (probes are not counted)", v)

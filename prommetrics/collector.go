@@ -61,6 +61,7 @@ var (
 	brokerIn      = counter("broker_received_total", "Envelopes received from other instances and emitters, and delivered here.")
 	malformed     = counter("broker_malformed_total", "Broker payloads skipped as malformed.")
 	ownSkipped    = counter("broker_own_skipped_total", "This instance's own envelopes heard back from the broker and skipped.")
+	listenErrors  = counter("broker_listen_errors_total", "Clients connected and rooms joined before the broker confirmed it hears their channels (Redis away or slow); it hears them as soon as it can.")
 	inbox         = gauge("broker_inbox_depth", "Broker payloads waiting to be delivered (at most 4096).")
 	live          = gauge("broker_subscriptions_live", "1 while the broker's subscriptions are confirmed, 0 while they are being restored.")
 	reconnects    = counter("broker_reconnects_total", "Times the broker's subscriptions were restored after a lost connection.")
@@ -84,7 +85,7 @@ var all = []metric{
 	connections, connects, disconnects, auths, users, rooms,
 	received, sent, delivers, writes, written, latency,
 	drops, episodes, bpCloses, limits, repaired,
-	publishes, publishErrors, brokerIn, malformed, ownSkipped, inbox, live, reconnects,
+	publishes, publishErrors, brokerIn, malformed, ownSkipped, listenErrors, inbox, live, reconnects,
 	outboxHeld, outboxBytes, outboxQueued, outboxSent, outboxDropped,
 	probesSent, probesBack, probeOverdue, probeRTT, ready,
 	hookDuration, hookErrors, hookPanics,
@@ -165,6 +166,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	emit(brokerIn, u(st.Received))
 	emit(malformed, u(st.Malformed))
 	emit(ownSkipped, u(st.OwnSkipped))
+	emit(listenErrors, u(st.ListenErrors))
 	emit(inbox, float64(st.InboxDepth))
 	emit(live, boolValue(st.BrokerLive))
 	emit(reconnects, u(st.BrokerReconnects))

@@ -83,8 +83,17 @@ func (s *Server) authenticate(c *Client, req AuthRequest) {
 	if s.cfg.RequireEncryption {
 		c.encrypted.Store(true)
 	}
-	res, st := s.index.authenticate(c, id.UserID, s.cfg.DefaultRooms, connectedFrame(c, ident), s.cfg.MaxConnectionsPerUser)
+	// The broker hears the client's channels before it gets connected: a
+	// message published anywhere once it has it reaches it.
+	channels := clientChannels(c.id, id.UserID, s.cfg.DefaultRooms)
+	s.listenFor(ctx, c.id, channels)
+	res, st, added := s.index.authenticate(c, id.UserID, s.cfg.DefaultRooms, connectedFrame(c, ident), s.cfg.MaxConnectionsPerUser)
 	c.kick(c.direct(st)) // connected goes out at once
+	if res != authOK {
+		s.interest.unlisten(channels)
+	} else if len(added) < len(s.cfg.DefaultRooms) { // in some already (JoinRoom before)
+		s.interest.unlisten(roomChannels(without(s.cfg.DefaultRooms, added)))
+	}
 	switch res {
 	case authGone:
 		return

@@ -253,8 +253,8 @@ func TestRedisBrokerEveryInterestBackBeforeReady(t *testing.T) {
 func TestRedisBrokerListenGivesUp(t *testing.T) {
 	rbVerifyNone(t)
 	srv := redistest.Start(t)
-	proxy := startBlackholeProxy(t, srv.Addr())
-	app := redis.NewClient(&redis.Options{Addr: proxy.addr()})
+	proxy := redistest.StartProxy(t, srv.Addr())
+	app := redis.NewClient(&redis.Options{Addr: proxy.Addr()})
 	defer app.Close()
 
 	t.Run("when ctx ends or the subscription closes", func(t *testing.T) {
@@ -262,7 +262,7 @@ func TestRedisBrokerListenGivesUp(t *testing.T) {
 		// A long health interval: the dead connection is not noticed.
 		b := newTestRedisBroker(t, app, RedisBrokerOptions{Routing: RoutingInterest, HealthInterval: time.Hour})
 		_, sub := subscribeRecorder(t, b)
-		proxy.blackholeExisting() // SUBSCRIBE goes nowhere, and no answer comes
+		proxy.StallOpen() // SUBSCRIBE goes nowhere, and no answer comes
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		if err := sub.Listen(ctx, wire.RoomChannel("r")); !errors.Is(err, context.DeadlineExceeded) {
@@ -286,7 +286,7 @@ func TestRedisBrokerListenGivesUp(t *testing.T) {
 		rbVerifyNone(t)
 		b := newTestRedisBroker(t, app, RedisBrokerOptions{Routing: RoutingInterest, HealthInterval: 50 * time.Millisecond})
 		_, sub := subscribeRecorder(t, b)
-		proxy.blackholeExisting()
+		proxy.StallOpen()
 		err := sub.Listen(context.Background(), wire.RoomChannel("r"))
 		if !errors.Is(err, ErrBrokerNotReady) {
 			t.Fatalf("Listen across a lost connection: err = %v, want ErrBrokerNotReady", err)

@@ -43,8 +43,7 @@ const (
 type RedisRouting uint8
 
 const (
-	// RoutingDefault is RoutingPatterns for now. It becomes RoutingInterest
-	// once the server declares its interests (Subscription.Listen).
+	// RoutingDefault is RoutingInterest.
 	RoutingDefault RedisRouting = iota
 	// RoutingPatterns is upstream's way: SUBSCRIBE ws:broadcast and
 	// PSUBSCRIBE ws:room:*, ws:client:*, ws:user:*. Every instance receives
@@ -81,7 +80,7 @@ func (r RedisRouting) String() string {
 
 func (r RedisRouting) resolve() RedisRouting {
 	if r == RoutingDefault {
-		return RoutingPatterns
+		return RoutingInterest
 	}
 	return r
 }

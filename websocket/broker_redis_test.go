@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -435,8 +434,8 @@ func TestRedisBrokerRecoversFromSilentConnection(t *testing.T) {
 func testRedisBrokerRecoversFromSilentConnection(t *testing.T, routing RedisRouting) {
 	rbVerifyNone(t)
 	srv := redistest.Start(t)
-	proxy := startBlackholeProxy(t, srv.Addr())
-	app := redis.NewClient(&redis.Options{Addr: proxy.addr()})
+	proxy := redistest.StartProxy(t, srv.Addr())
+	app := redis.NewClient(&redis.Options{Addr: proxy.Addr()})
 	defer app.Close()
 	b := newTestRedisBroker(t, app, RedisBrokerOptions{HealthInterval: 100 * time.Millisecond, Routing: routing})
 	rec, _ := subscribeRecorder(t, b, wire.RoomChannel("r"))
@@ -446,7 +445,7 @@ func testRedisBrokerRecoversFromSilentConnection(t *testing.T, routing RedisRout
 	// Every connection open now stops carrying bytes but stays open, as
 	// behind a dead NAT entry: no error, no EOF. The broker must notice the
 	// missing pong, drop the connection and subscribe again on a new one.
-	proxy.blackholeExisting()
+	proxy.StallOpen()
 	// Whatever arrives now came through a new connection: the old one
 	// swallows everything.
 	deadline := time.Now().Add(rbWait)
@@ -674,100 +673,4 @@ func TestRedisBrokerRetryDelay(t *testing.T) {
 			t.Errorf("retryDelay(%d) = %v, want %v", tt.failures, got, tt.want)
 		}
 	}
-}
-
-// blackholeProxy forwards TCP connections to a target; blackholeExisting
-// makes every connection open at that moment swallow bytes in both
-// directions while staying open, as a dead network path does.
-type blackholeProxy struct {
-	l      net.Listener
-	target string
-	wg     sync.WaitGroup
-
-	mu    sync.Mutex
-	pairs map[*proxyPair]struct{}
-}
-
-type proxyPair struct {
-	client, server net.Conn
-	dead           atomic.Bool
-}
-
-func startBlackholeProxy(t *testing.T, target string) *blackholeProxy {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &blackholeProxy{l: l, target: target, pairs: make(map[*proxyPair]struct{})}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *blackholeProxy) addr() string { return p.l.Addr().String() }
-
-func (p *blackholeProxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		pair := &proxyPair{client: c, server: s}
-		p.mu.Lock()
-		p.pairs[pair] = struct{}{}
-		p.mu.Unlock()
-		p.wg.Add(2)
-		go p.pipe(pair, c, s)
-		go p.pipe(pair, s, c)
-	}
-}
-
-// pipe copies from src to dst until either side fails, dropping the bytes
-// once the pair is dead.
-func (p *blackholeProxy) pipe(pair *proxyPair, src, dst net.Conn) {
-	defer p.wg.Done()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 && !pair.dead.Load() {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				err = werr
-			}
-		}
-		if err != nil {
-			pair.client.Close()
-			pair.server.Close()
-			p.mu.Lock()
-			delete(p.pairs, pair)
-			p.mu.Unlock()
-			return
-		}
-	}
-}
-
-func (p *blackholeProxy) blackholeExisting() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for pair := range p.pairs {
-		pair.dead.Store(true)
-	}
-}
-
-func (p *blackholeProxy) close() {
-	p.l.Close()
-	p.mu.Lock()
-	for pair := range p.pairs {
-		pair.client.Close()
-		pair.server.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
 }

@@ -283,7 +283,7 @@ func (s Settings) withDefaults() (Settings, error) {
 	if s.DefaultRooms == nil {
 		s.DefaultRooms = DefaultRooms()
 	} else {
-		s.DefaultRooms = append([]string(nil), s.DefaultRooms...)
+		s.DefaultRooms = distinct(s.DefaultRooms) // a copy; each room once, in order
 	}
 	for _, r := range s.DefaultRooms {
 		if err := checkRoom(r); err != nil {
@@ -329,4 +329,16 @@ func setDefault[T int | int64 | float64 | time.Duration](v *T, def T) {
 	if *v == 0 {
 		*v = def
 	}
+}
+
+// distinct returns a copy of list with each value once, in the order of
+// their first occurrence.
+func distinct(list []string) []string {
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if !contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }

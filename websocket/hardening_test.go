@@ -203,7 +203,7 @@ func TestConfigureDoesNotHoldUpUpgrades(t *testing.T) {
 	}
 	configured := make(chan error, 1)
 	go func() { configured <- s.Configure(context.Background()) }()
-	ts := serve(t, s)
+	ts := serve(t, s, httptest.NewServer)
 	ts.dial(t).authenticate("a") // while Configure waits
 	close(b.confirm)
 	if err := <-configured; err != nil {
@@ -228,25 +228,6 @@ func TestShutdownDuringConfigure(t *testing.T) {
 	if err := <-configured; !errors.Is(err, ErrServerClosed) && !errors.Is(err, ErrAlreadyConfigured) {
 		t.Fatalf("Configure after Shutdown: %v", err)
 	}
-}
-
-// httptestServer serves h until the test ends and returns its ws:// URL.
-func httptestServer(t *testing.T, h http.Handler) string {
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
-	return "ws" + strings.TrimPrefix(hs.URL, "http")
-}
-
-// serve runs s behind an httptest server until the test ends.
-func serve(t *testing.T, s *Server) *testServer {
-	t.Helper()
-	hs := httptestServer(t, s)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
-	return &testServer{Server: s, url: hs}
 }
 
 // Config returns copies: writing to them changes nothing in the server.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -54,12 +55,28 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 type testServer struct {
 	*Server
-	url string
+	url    string
+	dialer *gws.Dialer // nil: gws.DefaultDialer
 }
 
 // startServer starts a Server behind an httptest server; both stop when the
 // test ends.
 func startServer(t testing.TB, cfg Config) *testServer {
+	t.Helper()
+	return serve(t, newServer(t, cfg), httptest.NewServer)
+}
+
+// startTLSServer is startServer behind httptest.NewTLSServer: the hijacked
+// connections are *tls.Conn, which have no syscall.RawConn, so every client
+// is written by its own writer and never parks.
+func startTLSServer(t testing.TB, cfg Config) *testServer {
+	t.Helper()
+	return serve(t, newServer(t, cfg), httptest.NewTLSServer)
+}
+
+// newServer returns a configured Server for cfg, with testAuth and a quiet
+// logger unless cfg has its own.
+func newServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
 	if cfg.Authenticate == nil {
 		cfg.Authenticate = testAuth
@@ -74,16 +91,28 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	if err := s.Configure(context.Background()); err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
-	hs := httptest.NewServer(s)
+	return s
+}
+
+// serve runs s behind the httptest server newHTTP starts
+// (httptest.NewServer or httptest.NewTLSServer) until the test ends, then
+// shuts s down.
+func serve(t testing.TB, s *Server, newHTTP func(http.Handler) *httptest.Server) *testServer {
+	t.Helper()
+	hs := newHTTP(s)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 		defer cancel()
 		if err := s.Shutdown(ctx); err != nil && !errors.Is(err, ErrServerClosed) {
 			t.Errorf("Shutdown: %v", err)
 		}
 		hs.Close()
 	})
-	return &testServer{Server: s, url: "ws" + strings.TrimPrefix(hs.URL, "http")}
+	ts := &testServer{Server: s, url: "ws" + strings.TrimPrefix(hs.URL, "http")}
+	if hs.TLS != nil {
+		ts.dialer = &gws.Dialer{TLSClientConfig: hs.Client().Transport.(*http.Transport).TLSClientConfig}
+	}
+	return ts
 }
 
 type testClient struct {
@@ -93,7 +122,11 @@ type testClient struct {
 
 func (ts *testServer) dial(t testing.TB) *testClient {
 	t.Helper()
-	conn, _, err := gws.DefaultDialer.Dial(ts.url, nil)
+	d := ts.dialer
+	if d == nil {
+		d = gws.DefaultDialer
+	}
+	conn, _, err := d.Dial(ts.url, nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

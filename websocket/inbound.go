@@ -46,7 +46,7 @@ func (c *Client) route(msg Message, plain bool) {
 		if msg.Event == wire.EventJoin {
 			s.clientJoin(c, rooms)
 		} else {
-			s.index.leave(c, rooms)
+			s.leave(c, rooms)
 		}
 	case wire.EventConnected, wire.EventDisconnect, wire.EventError:
 		s.log.Debug("websocket: client-sent system event dropped", "client", c.id, "event", msg.Event)

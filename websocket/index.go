@@ -72,18 +72,19 @@ const (
 // reach c before connected, and once c has connected the indexes show it.
 // connected never goes through the transformer: it carries the key
 // material. c is refused when its user already has maxPerUser clients.
-func (x *index) authenticate(c *Client, userID string, rooms []string, connected []byte, maxPerUser int) (authResult, start) {
+// added are the rooms c joined: those of rooms it was not in already.
+func (x *index) authenticate(c *Client, userID string, rooms []string, connected []byte, maxPerUser int) (res authResult, st start, added []string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.clients[c.id] != c {
-		return authGone, startNone
+		return authGone, startNone, nil
 	}
 	if userID != "" && len(x.users[userID]) >= maxPerUser {
-		return authTooMany, startNone
+		return authTooMany, startNone, nil
 	}
-	res, st := c.out.push(c, &outbound{event: wire.EventConnected, frame: connected, plain: true}, 0, true)
-	if res != pushQueued || !c.state.CompareAndSwap(int32(StateAuthenticating), int32(StateAuthenticated)) {
-		return authGone, st // closing meanwhile (the auth window ended)
+	pr, st := c.out.push(c, &outbound{event: wire.EventConnected, frame: connected, plain: true}, 0, true)
+	if pr != pushQueued || !c.state.CompareAndSwap(int32(StateAuthenticating), int32(StateAuthenticated)) {
+		return authGone, st, nil // closing meanwhile (the auth window ended)
 	}
 	c.server.m.authenticated()
 	c.userID = userID
@@ -92,18 +93,23 @@ func (x *index) authenticate(c *Client, userID string, rooms []string, connected
 		x.users[userID] = append(x.users[userID], c)
 	}
 	for _, r := range rooms {
-		x.joinLocked(c, r)
+		if x.joinLocked(c, r) {
+			added = append(added, r)
+		}
 	}
-	return authOK, st
+	return authOK, st, added
 }
 
 // remove takes c out of every index, deleting entries that become empty.
-func (x *index) remove(c *Client) {
+// It returns whether c was authenticated and the rooms it was in: what it
+// made this instance listen to.
+func (x *index) remove(c *Client) (authed bool, rooms []string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.clients[c.id] == c {
 		delete(x.clients, c.id)
 	}
+	_, authed = x.authed[c]
 	delete(x.authed, c)
 	if c.userID != "" {
 		if others := deleteClient(x.users[c.userID], c); len(others) > 0 {
@@ -112,10 +118,12 @@ func (x *index) remove(c *Client) {
 			delete(x.users, c.userID)
 		}
 	}
-	for _, r := range c.rooms {
+	rooms = c.rooms
+	for _, r := range rooms {
 		removeFrom(x.rooms, r, c)
 	}
 	c.rooms = nil
+	return authed, rooms
 }
 
 // deleteClient removes c from list, keeping the order of the others.
@@ -131,37 +139,41 @@ func deleteClient(list []*Client, c *Client) []*Client {
 }
 
 // join adds c to each of rooms while c is in fewer than maxRooms rooms, and
-// returns how many of rooms it is in after: the first ones (it stops at the
-// first refused). It fails with ErrClientNotFound when c is no longer
-// indexed, and ErrTooManyRooms when it could not join them all.
-func (x *index) join(c *Client, rooms []string, maxRooms int) (int, error) {
+// returns how many of rooms it is in after (the first ones: it stops at the
+// first refused) and which of them it was not in before. It fails with
+// ErrClientNotFound when c is no longer indexed, and ErrTooManyRooms when it
+// could not join them all.
+func (x *index) join(c *Client, rooms []string, maxRooms int) (in int, added []string, err error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.clients[c.id] != c {
-		return 0, ErrClientNotFound
+		return 0, nil, ErrClientNotFound
 	}
 	for i, r := range rooms {
 		if !contains(c.rooms, r) && 1+len(c.rooms) >= maxRooms { // 1: its own room
-			return i, ErrTooManyRooms
+			return i, added, ErrTooManyRooms
 		}
-		x.joinLocked(c, r)
+		if x.joinLocked(c, r) {
+			added = append(added, r)
+		}
 	}
-	return len(rooms), nil
+	return len(rooms), added, nil
 }
 
 // joinLocked adds c to room, which is never c's own id (a name shaped like
-// a client id is refused before).
-func (x *index) joinLocked(c *Client, room string) {
+// a client id is refused before), and reports whether c was not in it.
+func (x *index) joinLocked(c *Client, room string) bool {
 	if contains(c.rooms, room) {
-		return
+		return false
 	}
 	c.rooms = append(c.rooms, room)
 	addTo(x.rooms, room, c)
+	return true
 }
 
-// leave removes c from those of rooms it is in. The room of its own id is
-// not among them: it never leaves it.
-func (x *index) leave(c *Client, rooms []string) {
+// leave removes c from those of rooms it is in, and returns those. The room
+// of its own id is not among them: it never leaves it.
+func (x *index) leave(c *Client, rooms []string) (left []string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, room := range rooms {
@@ -171,7 +183,9 @@ func (x *index) leave(c *Client, rooms []string) {
 		}
 		c.rooms = slices.Delete(c.rooms, i, i+1)
 		removeFrom(x.rooms, room, c)
+		left = append(left, room)
 	}
+	return left
 }
 
 func (x *index) hasRoom(room string) bool {

@@ -124,7 +124,12 @@ func (c *Client) finish() {
 	c.stopAuthTimer()
 	c.cancel()
 	c.server.conns.Add(-1) // before it leaves the index, which Stats counts
-	c.server.index.remove(c)
+	authed, rooms := c.server.index.remove(c)
+	if authed {
+		c.server.interest.unlisten(clientChannels(c.id, c.userID, rooms))
+	} else {
+		c.server.interest.unlisten(roomChannels(rooms))
+	}
 	if idle := c.out.finish(); idle != nil {
 		t := time.NewTimer(closeGrace)
 		select {

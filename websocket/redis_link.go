@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -41,6 +43,7 @@ type redisLink struct {
 	dirty []*redisInterest // interests to subscribe or unsubscribe
 	count int              // interests routed to this link
 	up    bool             // the current generation has heard from Redis
+	turn  int              // the run goroutine's: the last node classicNode tried
 }
 
 // newLinkLocked creates a link to addr (node: its client, RoutingSharded)
@@ -69,7 +72,44 @@ func (l *redisLink) openPubSub(ctx context.Context) *redis.PubSub {
 	if node != nil {
 		return node.SSubscribe(ctx)
 	}
+	if l.sub.broker.cluster != nil {
+		if node := l.classicNode(ctx); node != nil {
+			return node.Subscribe(ctx)
+		}
+	}
 	return l.sub.broker.client.Subscribe(ctx)
+}
+
+// classicNode picks the node of a cluster that a classic (not sharded)
+// subscriber connection uses: a PUBLISH reaches subscribers on every node,
+// so any master that answers PING will do. Each call tries the masters in
+// turn from the one after the last picked, so a dead node is left at once
+// (go-redis would dial the owner of the first channel's slot, the same dead
+// node, until the cluster's state changes). It returns nil when none
+// answers.
+func (l *redisLink) classicNode(ctx context.Context) *redis.Client {
+	var (
+		mu    sync.Mutex
+		nodes []*redis.Client
+	)
+	_ = l.sub.broker.cluster.ForEachMaster(ctx, func(_ context.Context, c *redis.Client) error {
+		mu.Lock()
+		nodes = append(nodes, c)
+		mu.Unlock()
+		return nil
+	})
+	slices.SortFunc(nodes, func(a, b *redis.Client) int { return strings.Compare(a.Options().Addr, b.Options().Addr) })
+	for range nodes {
+		l.turn++
+		c := nodes[l.turn%len(nodes)]
+		pctx, cancel := context.WithTimeout(ctx, l.sub.broker.health)
+		err := c.Ping(pctx).Err()
+		cancel()
+		if err == nil {
+			return c
+		}
+	}
+	return nil
 }
 
 // run drives generations until ctx ends.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,8 +28,7 @@ func TestReviewShutdownRacingAnUpgradeLeavesNoEpollGoroutine(t *testing.T) {
 		<-release
 		return true
 	}
-	hs := httptest.NewServer(s)
-	defer hs.Close()
+	url := serve(t, s, httptest.NewServer).url
 
 	type dialed struct {
 		conn *gws.Conn
@@ -38,7 +36,7 @@ func TestReviewShutdownRacingAnUpgradeLeavesNoEpollGoroutine(t *testing.T) {
 	}
 	dial := make(chan dialed, 1)
 	go func() {
-		conn, _, err := gws.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+		conn, _, err := gws.DefaultDialer.Dial(url, nil)
 		dial <- dialed{conn, err}
 	}()
 	waitChan(t, entered, "the upgrade to start")
@@ -87,16 +85,8 @@ func waitChan(t *testing.T, ch <-chan struct{}, what string) {
 // closed with 1001; Shutdown returns nil once all are gone, and the parker
 // is stopped.
 func TestReviewShutdownRacingManyUpgrades(t *testing.T) {
-	s, err := New(Config{Hooks: Hooks{Authenticate: testAuth}, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Configure(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s)
-	defer hs.Close()
-	url := "ws" + strings.TrimPrefix(hs.URL, "http")
+	ts := startServer(t, Config{})
+	s, url := ts.Server, ts.url
 	const n = 60
 	results := make(chan error, n)
 	for i := range n {

@@ -3,9 +3,6 @@ package websocket
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,53 +10,12 @@ import (
 	gws "github.com/gorilla/websocket"
 )
 
-// startTLSServer is startServer behind httptest.NewTLSServer: the hijacked
-// connections are *tls.Conn, which have no syscall.RawConn, so every client
-// is written by its own writer and never parks.
-func startTLSServer(t *testing.T, cfg Config) (*testServer, *gws.Dialer) {
-	t.Helper()
-	if cfg.Authenticate == nil {
-		cfg.Authenticate = testAuth
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = quietLogger()
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Configure(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewTLSServer(s)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil && !errors.Is(err, ErrServerClosed) {
-			t.Errorf("Shutdown: %v", err)
-		}
-		hs.Close()
-	})
-	d := &gws.Dialer{TLSClientConfig: hs.Client().Transport.(*http.Transport).TLSClientConfig}
-	return &testServer{Server: s, url: "wss" + strings.TrimPrefix(hs.URL, "https")}, d
-}
-
-func dialTLS(t *testing.T, ts *testServer, d *gws.Dialer) *testClient {
-	t.Helper()
-	conn, _, err := d.Dial(ts.url, nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &testClient{t: t, conn: conn}
-}
-
 // TLS clients: messages in order (a burst larger than the socket buffers
 // included), pings answered, a room shared with a slow TLS client, a close
 // handshake, and a clean Shutdown.
 func TestReviewTLSClients(t *testing.T) {
-	ts, d := startTLSServer(t, Config{Settings: Settings{BackpressureLimit: 16 << 20}, Hooks: Hooks{ValidateRooms: allowAllRooms}})
-	a, b, slow := dialTLS(t, ts, d), dialTLS(t, ts, d), dialTLS(t, ts, d)
+	ts := startTLSServer(t, Config{Settings: Settings{BackpressureLimit: 16 << 20}, Hooks: Hooks{ValidateRooms: allowAllRooms}})
+	a, b, slow := ts.dial(t), ts.dial(t), ts.dial(t)
 	aID := a.authenticate("a").ID
 	bID := b.authenticate("b").ID
 	slow.authenticate("slow") // never reads again until the end

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -112,11 +113,41 @@ func (s *Server) clientJoin(c *Client, rooms []string) {
 			join = append(join, r)
 		}
 	}
-	if n, err := s.index.join(c, join, s.cfg.MaxRoomsPerClient); errors.Is(err, ErrTooManyRooms) {
+	n, err := s.join(c.ctx, c, join)
+	if errors.Is(err, ErrTooManyRooms) {
 		s.m.limits[limitRooms].Add(uint64(len(join) - n))
 		s.log.Debug("websocket: join refused past MaxRoomsPerClient", "client", c.id,
 			"refused", len(join)-n, "limit", s.cfg.MaxRoomsPerClient)
 	}
+}
+
+// join puts c in rooms (distinct, valid) as index.join does, once the
+// broker hears them: the references are taken first, and those of the rooms
+// c did not join (refused, or in them already) released after.
+func (s *Server) join(ctx context.Context, c *Client, rooms []string) (int, error) {
+	channels := roomChannels(rooms)
+	s.listenFor(ctx, c.id, channels)
+	n, added, err := s.index.join(c, rooms, s.cfg.MaxRoomsPerClient)
+	if len(added) < len(rooms) {
+		s.interest.unlisten(roomChannels(without(rooms, added)))
+	}
+	return n, err
+}
+
+// leave takes c out of rooms, and releases the channels of those it left.
+func (s *Server) leave(c *Client, rooms []string) {
+	s.interest.unlisten(roomChannels(s.index.leave(c, rooms)))
+}
+
+// without returns the elements of list that are not in drop.
+func without(list, drop []string) []string {
+	out := make([]string, 0, len(list)-len(drop))
+	for _, v := range list {
+		if !contains(drop, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // JoinRoom puts a client of this instance in room. Unlike a client's join
@@ -132,7 +163,7 @@ func (s *Server) JoinRoom(clientID, room string) error {
 	if c == nil {
 		return fmt.Errorf("join room %q: client %q: %w", room, clientID, ErrClientNotFound)
 	}
-	if _, err := s.index.join(c, []string{room}, s.cfg.MaxRoomsPerClient); err != nil {
+	if _, err := s.join(context.Background(), c, []string{room}); err != nil {
 		return fmt.Errorf("join room %q: client %q: %w", room, clientID, err)
 	}
 	return nil
@@ -146,6 +177,6 @@ func (s *Server) LeaveRoom(clientID, room string) error {
 	if c == nil {
 		return fmt.Errorf("leave room %q: client %q: %w", room, clientID, ErrClientNotFound)
 	}
-	s.index.leave(c, []string{room})
+	s.leave(c, []string{room})
 	return nil
 }

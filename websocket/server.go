@@ -47,6 +47,7 @@ type Server struct {
 	hookCancel context.CancelFunc
 
 	flush     *flusher
+	interest  interests                          // what the broker must hear for this instance's clients
 	memSub    atomic.Pointer[memorySubscription] // the subscription, when the broker is a MemoryBroker
 	inbox     chan inboxItem                     // broker payloads for dispatchInbox
 	inboxDone chan struct{}                      // closed when dispatchInbox returned
@@ -85,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 	if s.broker == nil {
 		s.broker = NewMemoryBroker()
 	}
+	_, s.interest.off = s.broker.(*MemoryBroker)
 	s.hookCtx, s.hookCancel = context.WithCancel(context.Background())
 	s.m.epoch = time.Now()
 	s.flush = newFlusher(func() {
@@ -139,6 +141,9 @@ func (s *Server) Configure(ctx context.Context) error {
 	s.inbox, s.inboxDone = make(chan inboxItem, inboxSize), make(chan struct{})
 	go s.dispatchInbox()
 	sub, err := s.broker.Subscribe(ctx, s.enqueue)
+	if err == nil {
+		s.listenOwn(ctx, sub)
+	}
 
 	s.mu.Lock()
 	s.configuring = false
@@ -175,6 +180,20 @@ func (s *Server) Configure(ctx context.Context) error {
 	}
 	s.configured = true
 	return nil
+}
+
+// listenOwn has sub hear what clients that connected before Configure, and
+// the delivery probe, need. A failure is logged: Configure goes on, and the
+// broker hears the channels as soon as it can.
+func (s *Server) listenOwn(ctx context.Context, sub Subscription) {
+	err := s.interest.attach(ctx, sub)
+	if err == nil && !s.cfg.DisableProbe {
+		err = s.interest.listen(ctx, []string{wire.ProbeChannel(s.id)}) // held until Shutdown
+	}
+	if err != nil {
+		s.m.listenErrors.Add(1)
+		s.log.Warn("websocket: the broker does not hear every channel yet", "err", err)
+	}
 }
 
 // Shutdown closes every client with 1001 "Server shutting down", runs the

@@ -79,6 +79,11 @@ type Stats struct {
 	// instance that listens only to its interests hears one only when its
 	// last member left while the envelope travelled.
 	Unwanted uint64
+	// ListenErrors counts the times the broker could not confirm in time
+	// that it hears the channels of a client about to be connected or of a
+	// room about to be joined (Redis away or slow): the client goes on, and
+	// the broker hears them as soon as it can (see Subscription.Listen).
+	ListenErrors uint64
 	// InboxDepth is how many broker payloads wait to be delivered (at most
 	// 4096; the broker's reader waits past it).
 	InboxDepth int
@@ -241,6 +246,7 @@ type meters struct {
 	episodes, bpCloses           atomic.Uint64
 	ownSkipped, unwanted         atomic.Uint64
 	heard                        atomic.Uint64 // every broker payload, probes included
+	listenErrors                 atomic.Uint64
 
 	_                cacheLinePad
 	sent, deliveries atomic.Uint64
@@ -383,6 +389,7 @@ func (s *Server) Stats() Stats {
 		Malformed:     s.malformed.Load(),
 		OwnSkipped:    m.ownSkipped.Load(),
 		Unwanted:      m.unwanted.Load(),
+		ListenErrors:  m.listenErrors.Load(),
 		InboxDepth:    s.inboxDepth(),
 		Probe:         s.probe.stats(),
 		Ready:         s.Ready() == nil,

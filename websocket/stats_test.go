@@ -3,9 +3,6 @@ package websocket
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -114,26 +111,10 @@ func TestStatsCountPeerFaults(t *testing.T) {
 // A client behind TLS has a writer goroutine of its own (blocking writes):
 // its writes are counted too.
 func TestStatsCountBlockingWrites(t *testing.T) {
-	s, err := New(Config{Hooks: Hooks{Authenticate: testAuth}, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Configure(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewTLSServer(s)
-	defer hs.Close()
-	defer s.Shutdown(context.Background())
-	d := gws.Dialer{TLSClientConfig: hs.Client().Transport.(*http.Transport).TLSClientConfig}
-	conn, _, err := d.Dial("wss"+strings.TrimPrefix(hs.URL, "https"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c := &testClient{t: t, conn: conn}
-	c.authenticate("tls")
+	ts := startTLSServer(t, Config{})
+	ts.dial(t).authenticate("tls")
 	waitFor(t, "the connected frame's write counted", func() bool {
-		st := s.Stats()
+		st := ts.Stats()
 		return st.WriteCalls >= 1 && st.BytesWritten >= uint64(len(`{"event":"connected","data":{}}`))
 	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/echows/echows/emitter"
 	"github.com/echows/echows/internal/redistest"
+	"github.com/echows/echows/websocket"
 )
 
 // goEmitter publishes with echows' emitter package.
@@ -53,7 +54,9 @@ func TestGoEmitterToUpstreamServer(t *testing.T) {
 // TestGoEmitterToGoServer is the Go-only control of the same scenario.
 func TestGoEmitterToGoServer(t *testing.T) {
 	start(t)
-	rs := redistest.Start(t)
-	g := startGoServer(t, rs.Addr())
-	deliveryScenario(t, rs.Addr(), g, goEmitter{})
+	forMixedRoutings(t, func(t *testing.T, routing websocket.RedisRouting) {
+		rs := redistest.Start(t)
+		g := startGoServerRouting(t, rs.Addr(), routing)
+		deliveryScenario(t, rs.Addr(), g, goEmitter{})
+	})
 }

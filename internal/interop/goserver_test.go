@@ -25,10 +25,27 @@ type goServer struct {
 	url string
 }
 
-// startGoServer starts an echows server sharing the Redis at redisAddr, and
-// registers its shutdown with t.Cleanup. tweak, when given, adjusts the
-// Config before New.
+// startGoServer starts an echows server sharing the Redis at redisAddr, on
+// the broker's default routing, and registers its shutdown with t.Cleanup.
+// tweak, when given, adjusts the Config before New.
 func startGoServer(t *testing.T, redisAddr string, tweak ...func(*websocket.Config)) *goServer {
+	t.Helper()
+	return startGoServerRouting(t, redisAddr, websocket.RoutingDefault, tweak...)
+}
+
+// mixedRoutings are the routings a Go server of a mixed fleet may use: both
+// hear what upstream publishes on exact channels.
+var mixedRoutings = []websocket.RedisRouting{websocket.RoutingInterest, websocket.RoutingPatterns}
+
+// forMixedRoutings runs test once per routing of mixedRoutings.
+func forMixedRoutings(t *testing.T, test func(t *testing.T, routing websocket.RedisRouting)) {
+	for _, routing := range mixedRoutings {
+		t.Run(routing.String(), func(t *testing.T) { test(t, routing) })
+	}
+}
+
+// startGoServerRouting is startGoServer with the broker's routing.
+func startGoServerRouting(t *testing.T, redisAddr string, routing websocket.RedisRouting, tweak ...func(*websocket.Config)) *goServer {
 	t.Helper()
 	rc := redis.NewClient(&redis.Options{Addr: redisAddr})
 	t.Cleanup(func() { _ = rc.Close() })
@@ -36,7 +53,7 @@ func startGoServer(t *testing.T, redisAddr string, tweak ...func(*websocket.Conf
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	broker, err := websocket.NewRedisBroker(rc, websocket.RedisBrokerOptions{Logger: logger})
+	broker, err := websocket.NewRedisBroker(rc, websocket.RedisBrokerOptions{Logger: logger, Routing: routing})
 	if err != nil {
 		t.Fatalf("NewRedisBroker: %v", err)
 	}
@@ -162,19 +179,23 @@ func (p upstreamSendPublisher) publish(t *testing.T, _ string, ops []op) {
 // clients of echows' Go server, all four types, byte for byte.
 func TestUpstreamEmitterToGoServer(t *testing.T) {
 	start(t)
-	rs := redistest.Start(t)
-	g := startGoServer(t, rs.Addr())
-	deliveryScenario(t, rs.Addr(), g, upstreamEmitter{})
+	forMixedRoutings(t, func(t *testing.T, routing websocket.RedisRouting) {
+		rs := redistest.Start(t)
+		g := startGoServerRouting(t, rs.Addr(), routing)
+		deliveryScenario(t, rs.Addr(), g, upstreamEmitter{})
+	})
 }
 
 // TestGoServerToUpstreamServer: an echows server's Emit reaches the clients
 // of upstream's server (a mixed fleet, Go instance publishing).
 func TestGoServerToUpstreamServer(t *testing.T) {
 	start(t)
-	rs := redistest.Start(t)
-	s := startUpstreamServer(t, rs.Addr(), upstreamOptions{})
-	g := startGoServer(t, rs.Addr())
-	deliveryScenario(t, rs.Addr(), s.target(), goServerPublisher{g.srv})
+	forMixedRoutings(t, func(t *testing.T, routing websocket.RedisRouting) {
+		rs := redistest.Start(t)
+		s := startUpstreamServer(t, rs.Addr(), upstreamOptions{})
+		g := startGoServerRouting(t, rs.Addr(), routing)
+		deliveryScenario(t, rs.Addr(), s.target(), goServerPublisher{g.srv})
+	})
 }
 
 // TestUpstreamServerToGoServer: upstream's server send() reaches the clients
@@ -184,9 +205,13 @@ func TestGoServerToUpstreamServer(t *testing.T) {
 // the room of its own id.
 func TestUpstreamServerToGoServer(t *testing.T) {
 	start(t)
+	forMixedRoutings(t, testUpstreamServerToGoServer)
+}
+
+func testUpstreamServerToGoServer(t *testing.T, routing websocket.RedisRouting) {
 	rs := redistest.Start(t)
 	s := startUpstreamServer(t, rs.Addr(), upstreamOptions{})
-	g := startGoServer(t, rs.Addr())
+	g := startGoServerRouting(t, rs.Addr(), routing)
 	a := g.dial(t)
 	a.auth(`{"token":"user-a"}`, "user-a")
 	a.join("room-x")

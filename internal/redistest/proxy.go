@@ -17,10 +17,9 @@ type Proxy struct {
 	target string
 	wg     sync.WaitGroup
 
-	stalled atomic.Bool
-
-	mu    sync.Mutex
-	pairs map[*proxyPair]struct{}
+	mu      sync.Mutex
+	stalled bool // new connections swallow everything too
+	pairs   map[*proxyPair]struct{}
 }
 
 type proxyPair struct {
@@ -49,7 +48,16 @@ func (p *Proxy) Addr() string { return p.l.Addr().String() }
 // Stall makes every connection open now swallow everything for good, and
 // every connection accepted until Resume swallow everything too.
 func (p *Proxy) Stall() {
-	p.stalled.Store(true)
+	p.mu.Lock()
+	p.stalled = true // before StallOpen: a pair accepted between is born dead
+	p.mu.Unlock()
+	p.StallOpen()
+}
+
+// StallOpen makes every connection open now swallow everything for good,
+// while connections accepted later forward: a dead path that a client
+// routes around only by noticing it and dialling again.
+func (p *Proxy) StallOpen() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for pair := range p.pairs {
@@ -60,7 +68,11 @@ func (p *Proxy) Stall() {
 // Resume makes the connections accepted from now on forward again. Those
 // stalled stay so, open, until their client gives up on them: as after a
 // real outage, a client recovers only by dialling again.
-func (p *Proxy) Resume() { p.stalled.Store(false) }
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	p.stalled = false
+	p.mu.Unlock()
+}
 
 func (p *Proxy) accept() {
 	defer p.wg.Done()
@@ -75,8 +87,8 @@ func (p *Proxy) accept() {
 			continue
 		}
 		pair := &proxyPair{client: c, server: s}
-		pair.dead.Store(p.stalled.Load())
 		p.mu.Lock()
+		pair.dead.Store(p.stalled)
 		p.pairs[pair] = struct{}{}
 		p.mu.Unlock()
 		p.wg.Add(2)
