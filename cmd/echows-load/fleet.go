@@ -206,6 +206,7 @@ func runFleet(o options, v variant, routing string, r *runResult) error {
 		p.onConnect = func(i int, c *wsConn) error {
 			k := rooms[i]
 			if err := c.join(fleetRoom(k), k, o.dialTimeout); err != nil {
+				c.nc.Close()
 				return err
 			}
 			joined[k].Add(1)
@@ -236,19 +237,18 @@ func runFleet(o options, v variant, routing string, r *runResult) error {
 	}
 
 	// the publishers: publisher j on instance j mod nInst
-	perInst := make([]int, nInst)
-	for j := range o.publishers {
-		perInst[j%nInst]++
-	}
-	for inst, cnt := range perInst {
+	pubsOn := make([][]*wsConn, nInst)
+	for inst := range nInst {
+		cnt := (o.publishers + nInst - 1 - inst) / nInst // publishers j with j mod nInst == inst
 		p := f.newPool(inst)
 		f.others = append(f.others, p)
 		if _, failed, err := p.connectAll(cnt, o.dialConc, fmt.Sprintf("pub%d-", inst), o.dialTimeout); failed > 0 {
 			return fmt.Errorf("publishers on instance %d: %w", inst, err)
 		}
+		pubsOn[inst] = p.publishers(cnt)
 	}
 	for j := range o.publishers {
-		f.pubs = append(f.pubs, f.others[j%nInst].publishers(j/nInst + 1)[j/nInst])
+		f.pubs = append(f.pubs, pubsOn[j%nInst][j/nInst])
 	}
 
 	id := int64(0)
