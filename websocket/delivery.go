@@ -164,18 +164,20 @@ func (s *Server) Send(ctx context.Context, destination, event string, data any) 
 }
 
 // dispatch delivers an envelope to this instance's clients; source names
-// where it came from, for the log of invalid UTF-8.
-func (s *Server) dispatch(env wire.Envelope, source string) {
+// where it came from, for the log of invalid UTF-8. It reports whether the
+// envelope had a recipient here (before exclusions).
+func (s *Server) dispatch(env wire.Envelope, source string) bool {
 	switch env.Type {
 	case wire.TypeClient:
-		s.toClient(env.Target, env.Event, env.Data, source)
+		return s.toClient(env.Target, env.Event, env.Data, source)
 	case wire.TypeUser:
-		s.toUser(env.Target, env.Event, env.Data, source)
+		return s.toUser(env.Target, env.Event, env.Data, source)
 	case wire.TypeRoom:
-		s.toRoom(env.Target, env.Event, env.Data, env.Exclude, source)
+		return s.toRoom(env.Target, env.Event, env.Data, env.Exclude, source)
 	case wire.TypeBroadcast:
-		s.toAll(env.Event, env.Data, env.Exclude, source)
+		return s.toAll(env.Event, env.Data, env.Exclude, source)
 	}
+	return false
 }
 
 func (s *Server) publish(ctx context.Context, env wire.Envelope) error {
@@ -254,7 +256,9 @@ func (s *Server) receive(channel string, payload []byte) {
 		return
 	}
 	s.received.Add(1)
-	s.dispatch(env, "server "+env.ServerID)
+	if !s.dispatch(env, "server "+env.ServerID) {
+		s.m.unwanted.Add(1)
+	}
 }
 
 // EnableClientEncryption marks a client of this instance encrypted: from now

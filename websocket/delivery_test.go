@@ -223,3 +223,38 @@ func TestEnvelopesFromOtherServers(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestUnwantedEnvelopes checks Stats.Unwanted: the envelopes from other
+// servers that had no recipient here, whatever their type. An excluded
+// member is still a member: its room is wanted here.
+func TestUnwantedEnvelopes(t *testing.T) {
+	broker := NewMemoryBroker()
+	ts := startServer(t, Config{Broker: broker})
+	m := ts.members(t, "a")
+	publish := func(typ wire.Type, target, event string, exclude ...string) {
+		t.Helper()
+		b, err := wire.Envelope{ServerID: "other", Type: typ, Target: target, Event: event, Exclude: exclude}.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := broker.Publish(context.Background(), wire.Envelope{Type: typ, Target: target}.Channel(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(wire.TypeRoom, "nobody-here", "x")
+	publish(wire.TypeUser, "nobody", "x")
+	publish(wire.TypeClient, "not-a-client-here", "x")
+	publish(wire.TypeRoom, wire.RoomDefault, "x", m[0].id) // a member, excluded
+	publish(wire.TypeRoom, wire.RoomDefault, "room")
+	publish(wire.TypeUser, "a", "user")
+	publish(wire.TypeClient, m[0].id, "client")
+	publish(wire.TypeBroadcast, "", "all")
+	for _, event := range []string{"room", "user", "client", "all"} {
+		m[0].c.expect(event)
+	}
+	// one dispatcher handles them in order: the counters of the first seven
+	// are final once the last is delivered
+	if st := ts.Stats(); st.Received != 8 || st.Unwanted != 3 {
+		t.Fatalf("received %d, unwanted %d; want 8 and 3", st.Received, st.Unwanted)
+	}
+}

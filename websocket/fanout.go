@@ -69,16 +69,16 @@ func (s *Server) toClient(clientID, event string, data json.RawMessage, source s
 	return true
 }
 
-func (s *Server) toUser(userID, event string, data json.RawMessage, source string) {
-	s.fanOut(func(fn func(*Client)) { s.index.eachOfUser(userID, fn) }, event, data, nil, source)
+func (s *Server) toUser(userID, event string, data json.RawMessage, source string) bool {
+	return s.fanOut(func(fn func(*Client)) { s.index.eachOfUser(userID, fn) }, event, data, nil, source)
 }
 
-func (s *Server) toRoom(room, event string, data json.RawMessage, exclude []string, source string) {
-	s.fanOut(func(fn func(*Client)) { s.index.eachInRoom(room, fn) }, event, data, exclude, source)
+func (s *Server) toRoom(room, event string, data json.RawMessage, exclude []string, source string) bool {
+	return s.fanOut(func(fn func(*Client)) { s.index.eachInRoom(room, fn) }, event, data, exclude, source)
 }
 
-func (s *Server) toAll(event string, data json.RawMessage, exclude []string, source string) {
-	s.fanOut(s.index.eachAuthed, event, data, exclude, source)
+func (s *Server) toAll(event string, data json.RawMessage, exclude []string, source string) bool {
+	return s.fanOut(s.index.eachAuthed, event, data, exclude, source)
 }
 
 // fanOut queues one message, encoded once, for every client each yields but
@@ -86,15 +86,16 @@ func (s *Server) toAll(event string, data json.RawMessage, exclude []string, sou
 // members; queueing, starting writers and logging happen after. Clients
 // whose writer must start are handed to the flush goroutines in batches, so
 // a room message costs one queue append per member and a few lock
-// acquisitions per flushChunk members.
-func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.RawMessage, exclude []string, source string) {
+// acquisitions per flushChunk members. It reports whether each yielded any
+// client (excluded ones included).
+func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.RawMessage, exclude []string, source string) bool {
 	membersBuf := getClients()
 	defer putClients(membersBuf)
 	members := *membersBuf
 	each(func(c *Client) { members = append(members, c) })
 	*membersBuf = members
 	if len(members) == 0 {
-		return
+		return false
 	}
 	o := s.newMessage(event, data, source)
 	var skip func(id string) bool
@@ -128,6 +129,7 @@ func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.Raw
 	s.flush.add(starts...)
 	*startBuf = starts
 	s.m.deliveries.Add(uint64(queued))
+	return true
 }
 
 // excluder returns a membership test for exclude: a scan for a few ids, a

@@ -71,6 +71,14 @@ type Stats struct {
 	// Malformed the payloads skipped as malformed, OwnSkipped this server's
 	// own envelopes heard back and skipped. Probes are not counted.
 	Received, Malformed, OwnSkipped uint64
+	// Unwanted counts those of Received that had no recipient here: a room
+	// or user with no member on this instance, a client that is not here,
+	// a broadcast while no client is authenticated. It is the broker's work
+	// done for nothing: with RoutingPatterns every instance hears every
+	// envelope of the fleet, so most are unwanted on a large fleet; an
+	// instance that listens only to its interests hears one only when its
+	// last member left while the envelope travelled.
+	Unwanted uint64
 	// ListenErrors counts the times the broker could not confirm in time
 	// that it hears the channels of a client about to be connected or of a
 	// room about to be joined (Redis away or slow): the client goes on, and
@@ -236,7 +244,7 @@ type meters struct {
 	inbound                      [numInboundKinds]atomic.Uint64
 	limits                       [numLimits]atomic.Uint64
 	episodes, bpCloses           atomic.Uint64
-	ownSkipped                   atomic.Uint64
+	ownSkipped, unwanted         atomic.Uint64
 	heard                        atomic.Uint64 // every broker payload, probes included
 	listenErrors                 atomic.Uint64
 
@@ -380,6 +388,7 @@ func (s *Server) Stats() Stats {
 		Received:      s.received.Load(),
 		Malformed:     s.malformed.Load(),
 		OwnSkipped:    m.ownSkipped.Load(),
+		Unwanted:      m.unwanted.Load(),
 		ListenErrors:  m.listenErrors.Load(),
 		InboxDepth:    s.inboxDepth(),
 		Probe:         s.probe.stats(),

@@ -28,6 +28,8 @@ var benchPrefix = []byte(`{"event":"bench","data":{"b":`)
 var (
 	connectedPrefix = []byte(`{"event":"connected"`)
 	errorPrefix     = []byte(`{"event":"error"`)
+	// ackPrefix starts the echo that confirms a join (see wsConn.join).
+	ackPrefix = []byte(`{"event":"bench","data":{"ack":`)
 )
 
 // burstState is what every connection's reader reports a burst to. A new one
@@ -40,6 +42,12 @@ type burstState struct {
 	// sender): publisher k sends sequence numbers k, k+pubs, k+2·pubs, ...,
 	// and order is checked per publisher.
 	pubs int64
+	// perRoom, when set, replaces count (the fleet scenario, where each
+	// message goes to one room): a connection in fleet room k must get
+	// perRoom[k] messages, numbered from 0 in that room; one in no room,
+	// none.
+	perRoom []int64
+	total   int64 // messages all connections must get together
 
 	received  atomic.Int64 // messages of this burst, all connections
 	stale     atomic.Int64 // messages of another burst (late ones)
@@ -52,7 +60,34 @@ type burstState struct {
 }
 
 func newBurstState(id, count, target int64) *burstState {
-	return &burstState{id: id, count: count, target: target, allDone: make(chan struct{})}
+	return &burstState{id: id, count: count, target: target, total: count * target, allDone: make(chan struct{})}
+}
+
+// newRoomBurstState expects perRoom[k] messages in each fleet room k, to
+// each of its members[k] connections.
+func newRoomBurstState(id int64, perRoom, members []int64) *burstState {
+	bs := &burstState{id: id, perRoom: perRoom, allDone: make(chan struct{})}
+	for k, n := range perRoom {
+		if n > 0 {
+			bs.target += members[k]
+			bs.total += n * members[k]
+		}
+	}
+	if bs.target == 0 {
+		close(bs.allDone)
+	}
+	return bs
+}
+
+// want returns how many messages c must get.
+func (bs *burstState) want(c *wsConn) int64 {
+	if bs.perRoom == nil {
+		return bs.count
+	}
+	if c.room < 0 || c.room >= len(bs.perRoom) {
+		return 0
+	}
+	return bs.perRoom[c.room]
 }
 
 // pool is a set of client connections to one server.
@@ -60,6 +95,10 @@ type pool struct {
 	addr    string // host:port
 	path    string
 	bufSize int
+	// onConnect, when set, runs after connectAll's connection i is
+	// connected (the fleet scenario joins its room); its error counts as a
+	// failed connection.
+	onConnect func(i int, c *wsConn) error
 
 	cur     atomic.Pointer[burstState]
 	closed  atomic.Int64 // connections whose reader ended
@@ -80,11 +119,14 @@ type wsConn struct {
 	have      int
 	connected chan struct{} // closed on the connected event
 	gotConn   bool
+	acked     chan struct{} // one value per join confirmed (see join)
+	room      int           // the fleet room it joined (its index), -1: none
 
 	burst  *burstState // the burst next/got refer to
 	next   int64       // expected sequence number
 	nextBy []int64     // per publisher, in a steady run
 	got    int64       // messages of burst received
+	want   int64       // messages of burst it must get
 }
 
 var upgradeReq = "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -92,22 +134,23 @@ var upgradeReq = "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnectio
 
 // dial opens one connection, upgrades it, authenticates as token and waits
 // for connected. The reader goroutine keeps running after it returns.
-func (p *pool) dial(token string, timeout time.Duration) error {
+func (p *pool) dial(token string, timeout time.Duration) (*wsConn, error) {
 	nc, err := net.DialTimeout("tcp", p.addr, timeout)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	deadline := time.Now().Add(timeout)
 	nc.SetDeadline(deadline)
-	c := &wsConn{p: p, nc: nc, buf: make([]byte, p.bufSize), connected: make(chan struct{})}
+	c := &wsConn{p: p, nc: nc, buf: make([]byte, p.bufSize), connected: make(chan struct{}),
+		acked: make(chan struct{}, 1), room: -1}
 	if c.have, err = upgrade(nc, p.path, p.addr, c.buf); err != nil {
 		nc.Close()
-		return err
+		return nil, err
 	}
 	auth := []byte(`{"event":"authenticate","data":{"token":` + strconv.Quote(token) + `}}`)
 	if _, err := nc.Write(clientFrame(wsframe.OpText, auth)); err != nil {
 		nc.Close()
-		return err
+		return nil, err
 	}
 	p.mu.Lock()
 	p.conns = append(p.conns, c)
@@ -117,10 +160,29 @@ func (p *pool) dial(token string, timeout time.Duration) error {
 	select {
 	case <-c.connected:
 		nc.SetDeadline(time.Time{})
-		return nil
+		return c, nil
 	case <-time.After(time.Until(deadline)):
 		nc.Close()
-		return errors.New("no connected event in time")
+		return nil, errors.New("no connected event in time")
+	}
+}
+
+// join joins fleet room k, named room, and waits until the server has
+// handled the join: it sends an "echo" right after it, which the server
+// answers once it has handled the frames before (a client's frames are
+// handled in order). The reader records k as c's room when the answer
+// comes.
+func (c *wsConn) join(room string, k int, timeout time.Duration) error {
+	msg := clientFrame(wsframe.OpText, []byte(`{"event":"join","data":{"rooms":[`+strconv.Quote(room)+`]}}`))
+	msg = append(msg, clientFrame(wsframe.OpText, []byte(`{"event":"echo","data":{"ack":`+strconv.Itoa(k)+`}}`))...)
+	if _, err := c.nc.Write(msg); err != nil {
+		return err
+	}
+	select {
+	case <-c.acked:
+		return nil
+	case <-time.After(timeout):
+		return fmt.Errorf("join %s: no answer in %v", room, timeout)
 	}
 }
 
@@ -226,7 +288,7 @@ func (c *wsConn) parse(now int64) bool {
 					continue
 				}
 				if c.burst != bs {
-					c.burst, c.next, c.got = bs, 0, 0
+					c.burst, c.next, c.got, c.want = bs, 0, 0, bs.want(c)
 					c.nextBy = c.nextBy[:0]
 					for k := range bs.pubs {
 						c.nextBy = append(c.nextBy, k)
@@ -246,7 +308,7 @@ func (c *wsConn) parse(now int64) bool {
 				c.got++
 				recv++
 				bs.hist.record(now - t)
-				if c.got == bs.count {
+				if c.got == c.want {
 					for t := time.Now().UnixNano(); ; {
 						old := bs.lastDone.Load()
 						if old >= t || bs.lastDone.CompareAndSwap(old, t) {
@@ -260,6 +322,13 @@ func (c *wsConn) parse(now int64) bool {
 				continue
 			}
 			switch {
+			case bytes.HasPrefix(payload, ackPrefix):
+				k, _ := atoi(payload[len(ackPrefix):])
+				c.room = int(k)
+				select {
+				case c.acked <- struct{}{}:
+				default:
+				}
 			case !c.gotConn && bytes.HasPrefix(payload, connectedPrefix):
 				c.gotConn = true
 				close(c.connected)
@@ -356,7 +425,11 @@ func (p *pool) connectAll(n, conc int, tokenPrefix string, timeout time.Duration
 				if i >= int64(n) {
 					return
 				}
-				if err := p.dial(tokenPrefix+strconv.FormatInt(i, 10), timeout); err != nil {
+				c, err := p.dial(tokenPrefix+strconv.FormatInt(i, 10), timeout)
+				if err == nil && p.onConnect != nil {
+					err = p.onConnect(int(i), c)
+				}
+				if err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
 				}

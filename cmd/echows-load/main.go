@@ -2,7 +2,8 @@
 // WebSocket helper under Bun, side by side, on one server core: connect and
 // authenticate rate, idle memory per authenticated connection, room fan-out
 // bursts (deliveries per second, server CPU per delivery, latency, loss and
-// reordering) and cross-instance fan-out through Redis.
+// reordering) and cross-instance fan-out through Redis; and, for echows
+// alone, a fleet of instances on one Redis (fleet.go).
 //
 // It starts the servers under test itself, pinned with taskset (the server
 // on -server-cpus, itself, Redis and instance A on -client-cpus), opens the
@@ -67,6 +68,12 @@ type options struct {
 	serverEnv      []string
 	serverArgs     []string
 	variants       map[string]variant
+
+	routings   []string // echows servers' -routing, one run each ("": the default)
+	instances  int
+	fleetRooms int
+	churnRate  float64
+	churnLife  time.Duration
 }
 
 // variant is a server under test: upstream, or an echows bench server
@@ -112,7 +119,7 @@ func main() {
 	var o options
 	var targets, scenarios, clients string
 	flag.StringVar(&targets, "targets", "echows,upstream", "servers under test, in order: upstream, echows (built from this tree), or name=/path/to/echows-bench-server (a prototype); an echows target with +cork sends its bursts inside srv.Cork, one with +metrics runs the server with -metrics (its Prometheus collector registered and gathered every second)")
-	flag.StringVar(&scenarios, "scenarios", "local,redis", "local (connect, idle memory, fan-out bursts on one server), redis (bursts sent on A, fanned out on B through Redis), steady (publishers at a fixed rate into the room, one server), steady-redis (publishers on A, the room on B)")
+	flag.StringVar(&scenarios, "scenarios", "local,redis", "local (connect, idle memory, fan-out bursts on one server), redis (bursts sent on A, fanned out on B through Redis), steady (publishers at a fixed rate into the room, one server), steady-redis (publishers on A, the room on B), attack (floods beside ordinary clients), fleet (echows only: -instances servers on one Redis, the clients in -fleet-rooms rooms on one or two instances each, publishers at -rate to random rooms, then a churn period)")
 	flag.StringVar(&clients, "clients", "5000", "client counts, comma-separated")
 	flag.IntVar(&o.count, "count", 200, "messages per burst")
 	flag.IntVar(&o.size, "size", 64, "bytes of data per message")
@@ -138,14 +145,20 @@ func main() {
 	flag.Float64Var(&o.maxBusy, "max-busy", 0.5, "before each run wait until the machine's other load is below this many cores (measured over 2 s)")
 	flag.DurationVar(&o.maxWait, "max-wait", 3*time.Minute, "but wait at most this long")
 	flag.StringVar(&o.room, "room", "ws-default", "the bench room (every client is in the default rooms)")
-	flag.Float64Var(&o.rate, "rate", 100, "steady: messages per second, all publishers together")
-	flag.IntVar(&o.publishers, "publishers", 10, "steady: publishing clients")
-	flag.DurationVar(&o.duration, "duration", 10*time.Second, "steady: length of one measured period; attack: of each phase's probe window")
+	flag.Float64Var(&o.rate, "rate", 100, "steady, fleet: messages per second, all publishers together")
+	flag.IntVar(&o.publishers, "publishers", 10, "steady, fleet: publishing clients")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "steady, fleet: length of one measured period; attack: of each phase's probe window")
 	flag.IntVar(&o.attackProbes, "attack-probes", 10, "attack: ordinary clients measuring their round trip")
 	flag.Float64Var(&o.attackRate, "attack-rate", 20, "attack: round trips per second per ordinary client")
 	flag.IntVar(&o.attackPingers, "attack-pingers", 100, "attack: unauthenticated peers flooding pings without reading")
 	flag.IntVar(&o.attackFlooders, "attack-flooders", 1000, "attack: authenticated peers flooding custom events")
 	flag.IntVar(&o.attackIdle, "attack-idle", 10000, "attack: peers that upgrade and never authenticate")
+	var routings string
+	flag.StringVar(&routings, "routing", "", "echows servers on Redis (redis, steady-redis, fleet): the broker's routing, patterns, interest or sharded (sharded: the tool's Redis is a one-node cluster); comma-separated, one run each, alternating per repetition; empty: the broker's default")
+	flag.IntVar(&o.instances, "instances", 4, "fleet: echows instances on the one Redis (all on -server-cpus)")
+	flag.IntVar(&o.fleetRooms, "fleet-rooms", 100, "fleet: rooms; room k's clients are on instance k mod -instances, and in every other group of -instances rooms half of them on the next instance")
+	flag.Float64Var(&o.churnRate, "churn-rate", 20, "fleet: connections opened (and, -churn-life later, closed) per second in the churn period; 0: no churn period")
+	flag.DurationVar(&o.churnLife, "churn-life", 2*time.Second, "fleet: how long a churning connection stays")
 	var serverEnv string
 	var serverArgs string
 	flag.StringVar(&serverArgs, "server-args", "", "extra arguments of the echows servers, comma-separated (e.g. -idle-timeout=6s)")
@@ -156,6 +169,18 @@ func main() {
 	o.scenarios = split(scenarios)
 	o.serverEnv = split(serverEnv)
 	o.serverArgs = split(serverArgs)
+	o.routings = split(routings)
+	for _, rt := range o.routings {
+		if rt != "patterns" && rt != "interest" && rt != "sharded" {
+			fatalf("bad -routing %q: patterns, interest or sharded", rt)
+		}
+	}
+	if len(o.routings) == 0 {
+		o.routings = []string{""}
+	}
+	if o.instances < 1 || o.fleetRooms < 1 || (slices.Contains(o.scenarios, "fleet") && o.publishers < 1) {
+		fatalf("-instances, -fleet-rooms and (for fleet) -publishers must be at least 1")
+	}
 	for _, s := range split(clients) {
 		n, err := strconv.Atoi(s)
 		if err != nil || n <= 0 {
@@ -174,7 +199,7 @@ func main() {
 	}
 	for _, s := range o.scenarios {
 		switch s {
-		case "local", "redis", "steady", "steady-redis", "attack":
+		case "local", "redis", "steady", "steady-redis", "attack", "fleet":
 		default:
 			fatalf("unknown scenario %q", s)
 		}
@@ -230,25 +255,59 @@ func main() {
 					slices.Reverse(order)
 				}
 				for _, t := range order {
-					waitQuiet(o)
-					r, err := runOne(o, t, scen, n, rep)
-					if err != nil {
-						logf("run %s %s %d rep %d: %v", t, scen, n, rep, err)
-						if r == nil {
-							continue
-						}
-						r.Error = err.Error()
+					if scen == "fleet" && !o.variants[t].echows {
+						logf("fleet: %s skipped (the fleet scenario runs echows instances only)", t)
+						continue
 					}
-					results = append(results, r)
-					if outFile != nil {
-						b, _ := json.Marshal(r)
-						fmt.Fprintf(outFile, "%s\n", b)
+					for _, rt := range runRoutings(o, t, scen, rep) {
+						waitQuiet(o)
+						r, err := runOne(o, t, rt, scen, n, rep)
+						if err != nil {
+							logf("run %s %s %d rep %d: %v", label(t, rt), scen, n, rep, err)
+							if r == nil {
+								continue
+							}
+							r.Error = err.Error()
+						}
+						results = append(results, r)
+						if outFile != nil {
+							b, _ := json.Marshal(r)
+							fmt.Fprintf(outFile, "%s\n", b)
+						}
 					}
 				}
 			}
 		}
 	}
 	fmt.Print(summary(o, results))
+}
+
+// usesRedis reports whether scenario scen runs echows servers on Redis.
+func usesRedis(scen string) bool {
+	return scen == "redis" || scen == "steady-redis" || scen == "fleet"
+}
+
+// runRoutings returns the routings target runs with in scenario scen, in
+// repetition rep's order: -routing's for an echows target on Redis, "" (no
+// -routing flag) otherwise.
+func runRoutings(o options, target, scen string, rep int) []string {
+	if !o.variants[target].echows || !usesRedis(scen) {
+		return []string{""}
+	}
+	rts := slices.Clone(o.routings)
+	if rep%2 == 1 {
+		slices.Reverse(rts)
+	}
+	return rts
+}
+
+// label names a target run with routing rt: "echows/interest", or the
+// target alone with no routing given.
+func label(target, rt string) string {
+	if rt == "" {
+		return target
+	}
+	return target + "/" + rt
 }
 
 // pinSelf re-executes the tool under taskset so that every thread of it,
@@ -290,6 +349,7 @@ func waitQuiet(o options) {
 // runResult is one run: one server process (or two), one client count.
 type runResult struct {
 	Target   string `json:"target"`
+	Routing  string `json:"routing,omitempty"` // echows servers' -routing
 	Scenario string `json:"scenario"`
 	Clients  int    `json:"clients"`
 	Rep      int    `json:"rep"`
@@ -316,6 +376,7 @@ type runResult struct {
 	Bursts []burstResult  `json:"bursts"`
 	Median burstResult    `json:"median"`
 	Attack []attackResult `json:"attack,omitempty"`
+	Fleet  *fleetResult   `json:"fleet,omitempty"`
 
 	ClientsClosed int64  `json:"clients_closed"`
 	ClientErrors  int64  `json:"client_error_events"`
@@ -352,13 +413,24 @@ type burstResult struct {
 	MaxUs          int64   `json:"max_us"`
 	TimedOut       bool    `json:"timed_out,omitempty"`
 	OthersCores    float64 `json:"others_cores"` // CPU used by other processes on the machine meanwhile, in cores
+
+	// ServerCPUs is each server's share of ServerCPU when there are
+	// several (fleet).
+	ServerCPUs []float64 `json:"server_cpu_s_each,omitempty"`
 }
 
-func runOne(o options, target, scen string, n, rep int) (r *runResult, err error) {
+// label names r's column in the summary.
+func (r *runResult) label() string { return label(r.Target, r.Routing) }
+
+func runOne(o options, target, routing, scen string, n, rep int) (r *runResult, err error) {
 	v := o.variants[target]
-	r = &runResult{Target: target, Scenario: scen, Clients: n, Rep: rep, Started: time.Now().UTC().Format(time.RFC3339),
+	r = &runResult{Target: target, Routing: routing, Scenario: scen, Clients: n, Rep: rep, Started: time.Now().UTC().Format(time.RFC3339),
 		LoadBefore: loadAvg(), BusyBefore: machineBusy(time.Second)}
-	logf("== %s %s, %d clients, rep %d (load %.2f, others use %.2f cores)", target, scen, n, rep+1, r.LoadBefore, r.BusyBefore)
+	logf("== %s %s, %d clients, rep %d (load %.2f, others use %.2f cores)", label(target, routing), scen, n, rep+1, r.LoadBefore, r.BusyBefore)
+	if scen == "fleet" {
+		defer func() { r.LoadAfter = loadAvg() }()
+		return r, runFleet(o, v, routing, r)
+	}
 
 	var redisC, a, b *child
 	var cleanups []func()
@@ -373,7 +445,12 @@ func runOne(o options, target, scen string, n, rep int) (r *runResult, err error
 	}()
 	cross := scen == "redis" || scen == "steady-redis"
 	if !v.echows || cross {
-		if redisC, err = startRedis(o.redisBin, o.clientCPUs); err != nil {
+		dir, err := os.MkdirTemp("", "echows-load-redis-")
+		if err != nil {
+			return r, err
+		}
+		cleanups = append(cleanups, func() { _ = os.RemoveAll(dir) })
+		if redisC, err = startRedis(o.redisBin, o.clientCPUs, routing == "sharded", dir); err != nil {
 			return r, err
 		}
 	}
@@ -387,7 +464,7 @@ func runOne(o options, target, scen string, n, rep int) (r *runResult, err error
 				argv = append(argv, "-metrics")
 			}
 			if useRedis {
-				argv = append(argv, "-redis", "127.0.0.1:"+strconv.Itoa(redisC.port))
+				argv = append(argv, redisArgs(redisC.port, routing)...)
 			}
 			return startPinned("echows server", cpus, o.serverEnv, "", argv, true)
 		}
@@ -614,14 +691,23 @@ func doBurst(o options, cork bool, p *pool, pid int, sendBase, mode string, id, 
 // other processes' and the latencies. send returns the seconds it spent
 // sending, as it measured them.
 func measure(o options, p *pool, pid int, bs *burstState, send func() float64) burstResult {
-	p.cur.Store(bs)
+	return measureOn(o, []*pool{p}, []int{pid}, bs, send)
+}
+
+// measureOn is measure for clients of several servers (the fleet
+// scenario): the servers' CPU and write calls add up, and ServerCPUs has
+// each one's CPU.
+func measureOn(o options, pools []*pool, pids []int, bs *burstState, send func() float64) burstResult {
+	for _, p := range pools {
+		p.cur.Store(bs)
+	}
 	self := os.Getpid()
 	stopCount := func() int64 { return -1 }
 	if o.perf {
-		stopCount = countWrites(pid)
+		stopCount = countWrites(pids...)
 	}
-	cpu0, _ := cpuTime(pid)
-	w0 := writeCalls(pid)
+	cpu0 := cpuTimes(pids)
+	w0 := writeCalls(pids...)
 	cl0, _ := cpuTime(self)
 	m0 := snapshotMachine()
 	t0 := time.Now()
@@ -638,12 +724,12 @@ func measure(o options, p *pool, pid int, bs *burstState, send func() float64) b
 	}
 	cl1, _ := cpuTime(self)
 	time.Sleep(250 * time.Millisecond) // the server's trailing work (writers ending, GC) belongs to the run
-	cpu1, _ := cpuTime(pid)
+	cpu1 := cpuTimes(pids)
 	br.OthersCores = othersCores(m0, snapshotMachine(), time.Since(t0))
-	w1 := writeCalls(pid)
+	w1 := writeCalls(pids...)
 	writes := stopCount()
 
-	br.Deliveries = bs.target * bs.count
+	br.Deliveries = bs.total
 	br.Received = bs.received.Load()
 	br.Lost = br.Deliveries - br.Received
 	br.Reordered = bs.reordered.Load()
@@ -651,7 +737,14 @@ func measure(o options, p *pool, pid int, bs *burstState, send func() float64) b
 	br.Stale = bs.stale.Load()
 	br.WallSeconds = end.Sub(t0).Seconds()
 	br.PerSecond = float64(br.Received) / br.WallSeconds
-	br.ServerCPU = (cpu1 - cpu0).Seconds()
+	for i := range pids {
+		br.ServerCPU += (cpu1[i] - cpu0[i]).Seconds()
+	}
+	if len(pids) > 1 {
+		for i := range pids {
+			br.ServerCPUs = append(br.ServerCPUs, (cpu1[i] - cpu0[i]).Seconds())
+		}
+	}
 	br.NsPerDelivery = br.ServerCPU * 1e9 / float64(max(1, br.Received))
 	br.ServerWrites = writes // socket write system calls seen by perf
 	if writes < 0 {

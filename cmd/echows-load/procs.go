@@ -122,14 +122,20 @@ func (c *child) stop() {
 	}
 }
 
-// startRedis starts a redis-server on a free port, pinned to cpus.
-func startRedis(bin, cpus string) (*child, error) {
+// startRedis starts a redis-server on a free port, pinned to cpus; with
+// cluster, a one-node Redis Cluster that holds every slot (its nodes.conf in
+// dir).
+func startRedis(bin, cpus string, cluster bool, dir string) (*child, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	c, err := startPinned("redis-server", cpus, nil, "", []string{bin, "--port", strconv.Itoa(port),
-		"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"}, false)
+	argv := []string{bin, "--port", strconv.Itoa(port),
+		"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"}
+	if cluster {
+		argv = append(argv, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--dir", dir)
+	}
+	c, err := startPinned("redis-server", cpus, nil, "", argv, false)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +149,12 @@ func startRedis(bin, cpus string) (*child, error) {
 			n, _ := nc.Read(buf)
 			nc.Close()
 			if bytes.HasPrefix(buf[:n], []byte("+PONG")) {
+				if cluster {
+					if err := clusterAllSlots(port); err != nil {
+						c.stop()
+						return nil, err
+					}
+				}
 				return c, nil
 			}
 		}
@@ -150,6 +162,20 @@ func startRedis(bin, cpus string) (*child, error) {
 	}
 	c.stop()
 	return nil, fmt.Errorf("redis-server on port %d did not answer PING\n%s", port, c.out)
+}
+
+// redisArgs are an echows bench server's arguments for the Redis on port
+// with routing ("": the broker's default; sharded: through a cluster
+// client).
+func redisArgs(port int, routing string) []string {
+	args := []string{"-redis", "127.0.0.1:" + strconv.Itoa(port)}
+	if routing != "" {
+		args = append(args, "-routing", routing)
+	}
+	if routing == "sharded" {
+		args = append(args, "-cluster")
+	}
+	return args
 }
 
 func freePort() (int, error) {
@@ -227,6 +253,15 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / clkTck, nil
 }
 
+// cpuTimes returns cpuTime of each pid (0 for one that is gone).
+func cpuTimes(pids []int) []time.Duration {
+	out := make([]time.Duration, len(pids))
+	for i, pid := range pids {
+		out[i], _ = cpuTime(pid)
+	}
+	return out
+}
+
 // rss returns VmRSS of pid in bytes.
 func rss(pid int) (int64, error) {
 	return statusField(pid, "VmRSS:")
@@ -255,20 +290,27 @@ func threads(pid int) int64 {
 	return n >> 10
 }
 
-// writeCalls returns syscw of pid: its write, writev and sendmsg... calls
-// (every system call that goes through the VFS write path).
-func writeCalls(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "syscw: "); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
+// writeCalls returns syscw of pids together: their write, writev and
+// sendmsg... calls (every system call that goes through the VFS write path).
+func writeCalls(pids ...int) int64 {
+	var total int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+		if err != nil {
+			return -1
 		}
+		n := int64(-1)
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+				n, _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+		if n < 0 {
+			return -1
+		}
+		total += n
 	}
-	return -1
+	return total
 }
 
 // loadAvg returns the 1-minute load average.
@@ -368,15 +410,19 @@ func buildEchowsServer(dir string) (string, error) {
 // syscallEvents are the system calls that write to a socket.
 var syscallEvents = []string{"write", "writev", "sendto", "sendmsg"}
 
-// countWrites starts counting the socket write system calls of pid with perf
-// (tracepoints syscalls:sys_enter_*); stop returns the count, or -1 when perf
-// is not usable here.
-func countWrites(pid int) (stop func() int64) {
+// countWrites starts counting the socket write system calls of pids with
+// perf (tracepoints syscalls:sys_enter_*); stop returns the count, all pids
+// together, or -1 when perf is not usable here.
+func countWrites(pids ...int) (stop func() int64) {
 	perf, err := exec.LookPath("perf")
 	if err != nil {
 		return func() int64 { return -1 }
 	}
-	args := []string{"stat", "-x", ",", "-p", strconv.Itoa(pid)}
+	list := make([]string, len(pids))
+	for i, pid := range pids {
+		list[i] = strconv.Itoa(pid)
+	}
+	args := []string{"stat", "-x", ",", "-p", strings.Join(list, ",")}
 	for _, e := range syscallEvents {
 		args = append(args, "-e", "syscalls:sys_enter_"+e)
 	}

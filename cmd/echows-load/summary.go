@@ -41,19 +41,24 @@ func summary(o options, results []*runResult) string {
 			sb.WriteString(attackSummary(o, results))
 			continue
 		}
+		cols := columns(o, scen)
 		for _, n := range o.clients {
+			if scen == "fleet" {
+				sb.WriteString(fleetSummary(o, cols, results, n))
+				continue
+			}
 			if strings.HasPrefix(scen, "steady") {
 				fmt.Fprintf(&sb, "\n### %s, %d clients, %d publishers, %g msg/s of %d B for %v per period\n\n", scenTitle(scen), n, o.publishers, o.rate, o.size, o.duration)
 			} else {
 				fmt.Fprintf(&sb, "\n### %s, %d clients, %d × %d B per burst\n\n", scenTitle(scen), n, o.count, o.size)
 			}
 			fmt.Fprintf(&sb, "| metric |")
-			for _, t := range o.targets {
+			for _, t := range cols {
 				fmt.Fprintf(&sb, " %s median (min–max) |", t)
 			}
 			var others []string // echows targets compared with upstream
-			if slices.Contains(o.targets, "upstream") {
-				for _, t := range o.targets {
+			if slices.Contains(cols, "upstream") {
+				for _, t := range cols {
 					if t != "upstream" {
 						others = append(others, t)
 					}
@@ -63,7 +68,7 @@ func summary(o options, results []*runResult) string {
 				fmt.Fprintf(&sb, " %s / upstream | %s: target met |", t, t)
 			}
 			sb.WriteString("\n|---|")
-			for range o.targets {
+			for range cols {
 				sb.WriteString("---|")
 			}
 			for range others {
@@ -76,7 +81,7 @@ func summary(o options, results []*runResult) string {
 				}
 				fmt.Fprintf(&sb, "| %s |", m.name)
 				med := map[string]float64{}
-				for _, t := range o.targets {
+				for _, t := range cols {
 					v := values(results, t, scen, n, m.get)
 					if len(v) == 0 {
 						sb.WriteString(" – |")
@@ -97,10 +102,10 @@ func summary(o options, results []*runResult) string {
 				sb.WriteString("\n")
 			}
 			// integrity
-			for _, t := range o.targets {
+			for _, t := range cols {
 				var lost, reord, gaps, closed, runs, timeouts int64
 				for _, r := range results {
-					if r.Target == t && r.Scenario == scen && r.Clients == n {
+					if r.label() == t && r.Scenario == scen && r.Clients == n {
 						runs++
 						closed += r.ClientsClosed
 						for _, b := range r.Bursts {
@@ -121,6 +126,21 @@ func summary(o options, results []*runResult) string {
 	return sb.String()
 }
 
+// columns are the summary's columns for scenario scen: each target, or
+// each of its routings (see label).
+func columns(o options, scen string) []string {
+	var cols []string
+	for _, t := range o.targets {
+		if scen == "fleet" && !o.variants[t].echows {
+			continue
+		}
+		for _, rt := range runRoutings(o, t, scen, 0) {
+			cols = append(cols, label(t, rt))
+		}
+	}
+	return cols
+}
+
 func scenTitle(s string) string {
 	switch s {
 	case "redis":
@@ -136,7 +156,7 @@ func scenTitle(s string) string {
 func values(results []*runResult, t, scen string, n int, get func(*runResult) float64) []float64 {
 	var v []float64
 	for _, r := range results {
-		if r.Target == t && r.Scenario == scen && r.Clients == n && r.Error == "" {
+		if r.label() == t && r.Scenario == scen && r.Clients == n && r.Error == "" {
 			v = append(v, get(r))
 		}
 	}

@@ -2,15 +2,15 @@
 // websocket.Server with the app hooks of the upstream bench server
 // (../upstream/server.ts), plus control endpoints (see package benchsrv).
 //
-//	server -addr 127.0.0.1:0 [-room ws-default] [-redis 127.0.0.1:6390] [-pprof] [-metrics]
+//	server -addr 127.0.0.1:0 [-room ws-default] [-redis 127.0.0.1:6390 [-routing patterns|interest|sharded] [-cluster]] [-pprof] [-metrics]
 //
 // It prints "READY <port> <pid>" on stdout once it serves. Routes:
 //
 //	GET  /ws                    the WebSocket endpoint (authenticate with
 //	                            {"token": "<userId>"}; every client is in the
 //	                            default rooms, -room is one of them); custom
-//	                            events "pub", "pubsend" and "echo" (see
-//	                            benchsrv.Config)
+//	                            events "pub", "pubsend", "echo" and
+//	                            "to:<room>" (see benchsrv.Config)
 //	POST /burst?room=&count=&size=&event=&burst=&mode=room|send
 //	                            sends count messages to room, each with data
 //	                            {"b":burst,"s":seq,"t":<unix µs>,"p":"x…"} of
@@ -55,6 +55,8 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	room := flag.String("room", "ws-default", "the bench room (clients are in the default rooms)")
 	redisAddr := flag.String("redis", "", "Redis address for a RedisBroker (empty: in-process broker)")
+	routing := flag.String("routing", "", "with -redis: the broker's Routing, patterns, interest or sharded (empty: the broker's default)")
+	cluster := flag.Bool("cluster", false, "with -redis: a Redis Cluster client, -redis being one of its nodes (sharded routing needs one)")
 	backpressure := flag.Int("backpressure", 0, "BackpressureLimit in bytes (0: the default, 1 MiB)")
 	withPprof := flag.Bool("pprof", false, "mount net/http/pprof under /debug/pprof/")
 	logLevel := flag.String("log", "warn", "log level: debug, info, warn, error")
@@ -79,9 +81,16 @@ func main() {
 	cfg.AuthTimeout = *authTimeout
 	var broker *websocket.RedisBroker
 	if *redisAddr != "" {
-		rc := redis.NewClient(&redis.Options{Addr: *redisAddr})
+		rt, err := parseRouting(*routing)
+		if err != nil {
+			fatal("%v", err)
+		}
+		var rc redis.UniversalClient = redis.NewClient(&redis.Options{Addr: *redisAddr})
+		if *cluster {
+			rc = redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{*redisAddr}})
+		}
 		defer rc.Close()
-		b, err := websocket.NewRedisBroker(rc, websocket.RedisBrokerOptions{Logger: logger})
+		b, err := websocket.NewRedisBroker(rc, websocket.RedisBrokerOptions{Logger: logger, Routing: rt})
 		if err != nil {
 			fatal("redis broker: %v", err)
 		}
@@ -131,6 +140,21 @@ func main() {
 	if broker != nil {
 		_ = broker.Close()
 	}
+}
+
+// parseRouting maps -routing to a RedisRouting ("": the default).
+func parseRouting(s string) (websocket.RedisRouting, error) {
+	switch s {
+	case "":
+		return websocket.RoutingDefault, nil
+	case "patterns":
+		return websocket.RoutingPatterns, nil
+	case "interest":
+		return websocket.RoutingInterest, nil
+	case "sharded":
+		return websocket.RoutingSharded, nil
+	}
+	return 0, fmt.Errorf("bad -routing %q: patterns, interest or sharded", s)
 }
 
 func fatal(format string, args ...any) {

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/echows/echows/websocket"
@@ -31,7 +32,8 @@ import (
 // "pubsend" sends it with srv.Send (upstream's send: published for the
 // other instances when room is not here); "echo" answers the sender with the
 // same data as a "bench" event (an ordinary client's round trip, measured
-// by the load tool as it measures deliveries).
+// by the load tool as it measures deliveries); "to:<room>" sends it to room
+// on every instance with srv.ToRoom (the fleet scenario's publishers).
 func Config(room string, backpressure int, logger *slog.Logger) websocket.Config {
 	return websocket.Config{
 		Settings: websocket.Settings{BackpressureLimit: backpressure, HeartbeatTimeout: time.Hour},
@@ -48,6 +50,9 @@ func Config(room string, backpressure int, logger *slog.Logger) websocket.Config
 				return rooms, nil
 			},
 			OnMessage: func(ctx context.Context, c *websocket.Client, msg websocket.Message) error {
+				if to, ok := strings.CutPrefix(msg.Event, "to:"); ok {
+					return c.Server().ToRoom(ctx, to, "bench", msg.Data)
+				}
 				switch msg.Event {
 				case "pub":
 					return c.Server().Local().ToRoom(room, "bench", msg.Data)
