@@ -61,6 +61,7 @@ var (
 	brokerIn      = counter("broker_received_total", "Envelopes received from other instances and emitters, and delivered here.")
 	malformed     = counter("broker_malformed_total", "Broker payloads skipped as malformed.")
 	ownSkipped    = counter("broker_own_skipped_total", "This instance's own envelopes heard back from the broker and skipped.")
+	unwanted      = counter("broker_unwanted_total", "Envelopes from other instances that had no recipient here (with interest routing, about none; with patterns routing, most of the fleet's traffic).")
 	listenErrors  = counter("broker_listen_errors_total", "Clients connected and rooms joined before the broker confirmed it hears their channels (Redis away or slow); it hears them as soon as it can.")
 	inbox         = gauge("broker_inbox_depth", "Broker payloads waiting to be delivered (at most 4096).")
 	live          = gauge("broker_subscriptions_live", "1 while the broker's subscriptions are confirmed, 0 while they are being restored.")
@@ -85,7 +86,7 @@ var all = []metric{
 	connections, connects, disconnects, auths, users, rooms,
 	received, sent, delivers, writes, written, latency,
 	drops, episodes, bpCloses, limits, repaired,
-	publishes, publishErrors, brokerIn, malformed, ownSkipped, listenErrors, inbox, live, reconnects,
+	publishes, publishErrors, brokerIn, malformed, ownSkipped, unwanted, listenErrors, inbox, live, reconnects,
 	outboxHeld, outboxBytes, outboxQueued, outboxSent, outboxDropped,
 	probesSent, probesBack, probeOverdue, probeRTT, ready,
 	hookDuration, hookErrors, hookPanics,
@@ -166,6 +167,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	emit(brokerIn, u(st.Received))
 	emit(malformed, u(st.Malformed))
 	emit(ownSkipped, u(st.OwnSkipped))
+	emit(unwanted, u(st.Unwanted))
 	emit(listenErrors, u(st.ListenErrors))
 	emit(inbox, float64(st.InboxDepth))
 	emit(live, boolValue(st.BrokerLive))

@@ -32,7 +32,7 @@ var families = []string{
 	"echows_backpressure_drops_total", "echows_backpressure_episodes_total", "echows_backpressure_closes_total",
 	"echows_limit_refusals_total", "echows_invalid_utf8_repaired_total",
 	"echows_broker_publishes_total", "echows_broker_publish_errors_total", "echows_broker_received_total",
-	"echows_broker_malformed_total", "echows_broker_own_skipped_total", "echows_broker_listen_errors_total", "echows_broker_inbox_depth",
+	"echows_broker_malformed_total", "echows_broker_own_skipped_total", "echows_broker_listen_errors_total", "echows_broker_unwanted_total", "echows_broker_inbox_depth",
 	"echows_broker_subscriptions_live", "echows_broker_reconnects_total",
 	"echows_broker_outbox_messages", "echows_broker_outbox_bytes", "echows_broker_outbox_queued_total",
 	"echows_broker_outbox_replayed_total", "echows_broker_outbox_dropped_total",

@@ -84,6 +84,7 @@
 //	echows_broker_received_total          counter    envelopes from other instances delivered here
 //	echows_broker_malformed_total         counter    payloads skipped as malformed
 //	echows_broker_own_skipped_total       counter    own envelopes heard back and skipped
+//	echows_broker_unwanted_total          counter    envelopes from other instances with no recipient here
 //	echows_broker_listen_errors_total     counter    memberships started before the broker confirmed it hears them
 //	echows_broker_inbox_depth             gauge      payloads waiting for the dispatcher (at most 4096)
 //	echows_broker_subscriptions_live      gauge      1 while the broker's subscriptions are confirmed
