@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"errors"
+	"os"
 	"sync"
 	"syscall"
 )
@@ -16,9 +17,17 @@ import (
 // several epoll sets, and the reader uses it through net.Conn as before.
 // Each park arms the socket once (EPOLLONESHOT); a level-triggered arm
 // reports data that came before it at once.
+//
+// The epoll set is itself watched by the runtime's poller (an epoll set is
+// readable while it has events), so run waits like any network read: it
+// never blocks a thread in epoll_wait, which would keep the scheduler's P
+// until sysmon retakes it (up to 10 ms on an idle machine, with GOMAXPROCS
+// 1 every other goroutine waiting meanwhile).
 type parker struct {
 	epfd int
-	wake [2]int // a pipe: a byte on it stops run
+	file *os.File        // epfd, registered with the runtime's poller
+	rc   syscall.RawConn // file's
+	wake [2]int          // a pipe: a byte on it stops run
 
 	start sync.Once
 	err   error // set when the epoll set could not be made: no parking
@@ -115,8 +124,17 @@ func (p *parker) ready(s *Server) bool {
 		if p.err != nil {
 			return
 		}
-		if p.err = syscall.Pipe2(p.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); p.err != nil {
+		if p.err = syscall.SetNonblock(p.epfd, true); p.err != nil {
 			syscall.Close(p.epfd)
+			return
+		}
+		p.file = os.NewFile(uintptr(p.epfd), "echows-park-epoll")
+		if p.rc, p.err = p.file.SyscallConn(); p.err != nil {
+			p.file.Close()
+			return
+		}
+		if p.err = syscall.Pipe2(p.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); p.err != nil {
+			p.file.Close()
 			return
 		}
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p.wake[0]), Pad: -1}
@@ -144,11 +162,18 @@ func (p *parker) run() {
 	defer close(p.done)
 	events := make([]syscall.EpollEvent, 128)
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if err != nil {
+		var (
+			n    int
+			werr error
+		)
+		err := p.rc.Read(func(fd uintptr) bool {
+			n, werr = syscall.EpollWait(int(fd), events, 0)
+			if errors.Is(werr, syscall.EINTR) {
+				n, werr = 0, nil
+			}
+			return werr != nil || n > 0 // none: the poller waits until the set is readable
+		})
+		if err != nil || werr != nil {
 			return
 		}
 		var wake []*Client
@@ -185,7 +210,7 @@ func (p *parker) stop() {
 }
 
 func (p *parker) closeFDs() {
-	syscall.Close(p.epfd)
+	p.file.Close() // epfd
 	syscall.Close(p.wake[0])
 	syscall.Close(p.wake[1])
 }
