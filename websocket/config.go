@@ -70,8 +70,8 @@ type Settings struct {
 	// is dropped, when pings are on. The server pings every IdleTimeout/2.
 	// Optional. Default 60 s (proxies drop idle sockets around 60 s).
 	IdleTimeout time.Duration
-	// DisablePings turns off protocol pings and the IdleTimeout read
-	// deadline. Optional. Default false (pings are sent).
+	// DisablePings turns off protocol pings and the IdleTimeout check of
+	// the sweep. Optional. Default false (pings are sent).
 	DisablePings bool
 	// BackpressureLimit is how many bytes may wait in one client's outbound
 	// queue, control frames included. Past it the client is backpressured:

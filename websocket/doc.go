@@ -75,7 +75,10 @@
 //
 // Every exported method of Server and Client is safe for concurrent use,
 // from any goroutine, hooks included. Sends never block on a client: they
-// only queue. Each connection has one reader goroutine. Whoever holds a
+// only queue. A connection has a reader goroutine while frames arrive;
+// an idle one has none (on Linux without TLS its socket waits in the
+// server's epoll set and gets a fresh reader when it is readable). Whoever
+// holds a
 // client's write token is the only writer of its socket, control frames
 // included: one of the server's flush goroutines (at most GOMAXPROCS,
 // shared by all clients, each write a non-blocking attempt), or, when the

@@ -115,10 +115,9 @@ func upgradeError(w http.ResponseWriter, _ *http.Request, status int, reason err
 	http.Error(w, reason.Error(), status)
 }
 
-// hijackWriter hands gorilla a connection whose writes go through the
-// client's writer, so the one writer goroutine is the only one writing to
-// the socket, for gorilla's own control frames too (pong, the close reply,
-// 1009 on an oversized frame).
+// hijackWriter hands gorilla the hijacked connection for the handshake.
+// gorilla writes the upgrade response and nothing else: the server reads
+// frames itself (frames.go) and drops gorilla's Conn.
 type hijackWriter struct {
 	http.ResponseWriter
 	conn *queuedConn
@@ -142,13 +141,12 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// queuedConn is the net.Conn gorilla sees. Until the client is attached
-// (the upgrade response) writes go straight to the socket. After, the only
-// frames gorilla writes are control frames (a close answering the peer's, a
-// 1002 for a protocol error, a 1009 for an oversized message, a pong from
-// the ping handler): each is put in its slot of the client's queue, so the
-// client's writer stays the socket's only writer. Reads are charged to the
-// client's ReadRate.
+// queuedConn is the net.Conn gorilla sees, and the one the server's frame
+// reader reads through (reads are charged to the client's ReadRate). Until
+// the client is attached (the upgrade response) writes go straight to the
+// socket. Nothing writes through it after: should a control frame come
+// (close, pong), it is put in its slot of the client's queue, so the
+// client's write token stays the socket's only writer.
 type queuedConn struct {
 	net.Conn
 	client atomic.Pointer[Client]

@@ -9,8 +9,8 @@ import (
 
 // sweep runs until ctx ends: every HeartbeatInterval it closes authenticated
 // clients idle for longer than HeartbeatTimeout (4002); with pings on, every
-// IdleTimeout/2 it pings every client (a peer that does not answer in
-// IdleTimeout hits its read deadline).
+// IdleTimeout/2 it pings every client and drops those whose socket has
+// been silent for IdleTimeout (parked sockets have no read deadline).
 func (s *Server) sweep(ctx context.Context) {
 	defer s.wg.Done()
 	heartbeat := time.NewTicker(s.cfg.HeartbeatInterval)
