@@ -433,7 +433,11 @@ func TestPingFloodHoldsOnePong(t *testing.T) {
 	other := ts.dial(t)
 	other.authenticate("other") // others are served meanwhile
 	n, _ := queued()
-	if most = max(most, n); most > base+2+125+len(pingFrame) {
+	// At most one pong pending and one in the batch the writer is writing
+	// (while the peer's window still opens, the writer takes new batches),
+	// and the server's own ping.
+	const pong = 2 + 125
+	if most = max(most, n); most > base+2*pong+len(pingFrame) {
 		t.Fatalf("the queue grew from %d to %d bytes under the ping flood", base, most)
 	}
 }
