@@ -85,13 +85,18 @@ func (s *Server) authenticate(c *Client, req AuthRequest) {
 	}
 	// The broker hears the client's channels before it gets connected: a
 	// message published anywhere once it has it reaches it.
-	channels := clientChannels(c.id, id.UserID, s.cfg.DefaultRooms)
-	s.listenFor(ctx, c.id, channels)
+	var channels []string
+	if !s.interest.off {
+		channels = clientChannels(c.id, id.UserID, s.cfg.DefaultRooms)
+		s.listenFor(ctx, c.id, channels)
+	}
 	res, st, added := s.index.authenticate(c, id.UserID, s.cfg.DefaultRooms, connectedFrame(c, ident), s.cfg.MaxConnectionsPerUser)
 	c.kick(c.direct(st)) // connected goes out at once
-	if res != authOK {
+	switch {
+	case s.interest.off:
+	case res != authOK:
 		s.interest.unlisten(channels)
-	} else if len(added) < len(s.cfg.DefaultRooms) { // in some already (JoinRoom before)
+	case len(added) < len(s.cfg.DefaultRooms): // in some already (JoinRoom before)
 		s.interest.unlisten(roomChannels(without(s.cfg.DefaultRooms, added)))
 	}
 	switch res {

@@ -125,9 +125,11 @@ func (c *Client) finish() {
 	c.cancel()
 	c.server.conns.Add(-1) // before it leaves the index, which Stats counts
 	authed, rooms := c.server.index.remove(c)
-	if authed {
+	switch {
+	case c.server.interest.off:
+	case authed:
 		c.server.interest.unlisten(clientChannels(c.id, c.userID, rooms))
-	} else {
+	default:
 		c.server.interest.unlisten(roomChannels(rooms))
 	}
 	if idle := c.out.finish(); idle != nil {

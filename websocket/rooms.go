@@ -125,8 +125,11 @@ func (s *Server) clientJoin(c *Client, rooms []string) {
 // broker hears them: the references are taken first, and those of the rooms
 // c did not join (refused, or in them already) released after.
 func (s *Server) join(ctx context.Context, c *Client, rooms []string) (int, error) {
-	channels := roomChannels(rooms)
-	s.listenFor(ctx, c.id, channels)
+	if s.interest.off {
+		n, _, err := s.index.join(c, rooms, s.cfg.MaxRoomsPerClient)
+		return n, err
+	}
+	s.listenFor(ctx, c.id, roomChannels(rooms))
 	n, added, err := s.index.join(c, rooms, s.cfg.MaxRoomsPerClient)
 	if len(added) < len(rooms) {
 		s.interest.unlisten(roomChannels(without(rooms, added)))
@@ -136,7 +139,10 @@ func (s *Server) join(ctx context.Context, c *Client, rooms []string) (int, erro
 
 // leave takes c out of rooms, and releases the channels of those it left.
 func (s *Server) leave(c *Client, rooms []string) {
-	s.interest.unlisten(roomChannels(s.index.leave(c, rooms)))
+	left := s.index.leave(c, rooms)
+	if !s.interest.off {
+		s.interest.unlisten(roomChannels(left))
+	}
 }
 
 // without returns the elements of list that are not in drop.
@@ -154,7 +160,12 @@ func without(list, drop []string) []string {
 // request it needs no ValidateRooms approval; room must still be valid
 // (non-empty, at most MaxRoomLength characters, no "ws:" prefix, not shaped
 // like a client id), and the client in fewer than MaxRoomsPerClient rooms
-// (ErrTooManyRooms).
+// (ErrTooManyRooms). With a broker that routes by interest (RedisBroker's
+// default), JoinRoom returns once the broker hears the room, so a message
+// published on any instance after it returns reaches the client; it waits
+// at most ReadyTimeout for that, and while Redis is away it does not wait
+// (the room is heard as soon as the broker can; Stats.ListenErrors counts
+// it).
 func (s *Server) JoinRoom(clientID, room string) error {
 	if err := checkRoom(room); err != nil {
 		return fmt.Errorf("join room: %w", err)
