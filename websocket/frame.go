@@ -108,6 +108,3 @@ func closeFrame(code int, reason string) []byte {
 	binary.BigEndian.PutUint16(b[2:], uint16(code))
 	return append(b, reason...)
 }
-
-// frameOpcode returns the opcode of a frame the server wrote.
-func frameOpcode(frame []byte) byte { return frame[0] & 0x0F }

@@ -3,7 +3,6 @@ package websocket
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"net"
 	"net/http"
@@ -144,9 +143,8 @@ func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // queuedConn is the net.Conn gorilla sees, and the one the server's frame
 // reader reads through (reads are charged to the client's ReadRate). Until
 // the client is attached (the upgrade response) writes go straight to the
-// socket. Nothing writes through it after: should a control frame come
-// (close, pong), it is put in its slot of the client's queue, so the
-// client's write token stays the socket's only writer.
+// socket; after, nothing may write through it: the client's write token is
+// the socket's only writer, on the socket itself (Client.raw).
 type queuedConn struct {
 	net.Conn
 	client atomic.Pointer[Client]
@@ -161,44 +159,15 @@ func (q *queuedConn) Read(p []byte) (int, error) {
 }
 
 func (q *queuedConn) Write(p []byte) (int, error) {
-	c := q.client.Load()
-	if c == nil {
+	if q.client.Load() == nil {
 		return q.Conn.Write(p)
 	}
-	switch frameOpcode(p) {
-	case opClose:
-		frame := append([]byte(nil), p...)
-		if len(p) >= 4 && binary.BigEndian.Uint16(p[2:]) == wire.CloseMessageTooBig {
-			frame = closeFrame(wire.CloseMessageTooBig, wire.ReasonMessageTooBig) // gorilla sends no reason
-		}
-		if !c.queueClose(frame) {
-			return 0, net.ErrClosed
-		}
-	case opPong:
-		c.kick(c.out.setPong(c, append([]byte(nil), p...)))
-	default:
-		return 0, errUnexpectedWrite
-	}
-	return len(p), nil
+	return 0, errUnexpectedWrite
 }
 
-func (q *queuedConn) SetWriteDeadline(t time.Time) error {
-	if q.client.Load() != nil {
-		return nil // the writer sets its own
-	}
-	return q.Conn.SetWriteDeadline(t)
-}
-
-func (q *queuedConn) SetDeadline(t time.Time) error {
-	if q.client.Load() != nil {
-		return q.Conn.SetReadDeadline(t)
-	}
-	return q.Conn.SetDeadline(t)
-}
-
-// errUnexpectedWrite is returned to gorilla if it ever writes a data frame:
-// the server writes its data frames itself.
-var errUnexpectedWrite = errors.New("websocket: unexpected data frame from gorilla")
+// errUnexpectedWrite is returned by a write through queuedConn after the
+// upgrade: the server writes its frames itself.
+var errUnexpectedWrite = errors.New("websocket: unexpected write after the upgrade")
 
 // unusedWritePool keeps gorilla from allocating a write buffer per
 // connection: the server never writes through gorilla's writer.

@@ -100,27 +100,16 @@ func doProbes(o options, p *pool, pid int, conns []*wsConn, id int64) burstResul
 	perConn := max(1, int64(o.attackRate*o.duration.Seconds()))
 	interval := time.Duration(float64(time.Second) / o.attackRate)
 	return measure(o, p, pid, newBurstState(id, perConn, int64(len(conns))), func() float64 {
-		t0 := time.Now()
-		var wg sync.WaitGroup
-		for k, c := range conns {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				start := t0.Add(time.Duration(k) * interval / time.Duration(len(conns)))
-				buf := make([]byte, 0, o.size+64)
-				for i := range perConn {
-					time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
-					buf = append(buf[:0], `{"event":"echo","data":`...)
-					buf = benchsrv.Payload(buf, int(id), int(i), o.size)
-					buf = append(buf, '}')
-					if _, err := c.nc.Write(clientFrame(wsframe.OpText, buf)); err != nil {
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(t0).Seconds()
+		return paced(conns, "",
+			func(int) int { return int(perConn) },
+			func(k, i int) time.Duration {
+				return time.Duration(k)*interval/time.Duration(len(conns)) + time.Duration(i)*interval
+			},
+			func(buf []byte, _, i int) []byte {
+				buf = append(buf, `{"event":"echo","data":`...)
+				buf = benchsrv.Payload(buf, int(id), i, o.size)
+				return append(buf, '}')
+			})
 	})
 }
 

@@ -443,3 +443,33 @@ func (p *pool) connectAll(n, conc int, tokenPrefix string, timeout time.Duration
 	}
 	return el, 0, nil
 }
+
+// paced has every connection of conns send its share of a run at set times,
+// all in parallel, and returns the seconds it took: connection k sends
+// count(k) text frames, its i-th at(k, i) after the start, with the text
+// msg appends to buf. A connection stops at its first failed write, which
+// is logged (once per run) when who names the senders.
+func paced(conns []*wsConn, who string, count func(k int) int, at func(k, i int) time.Duration, msg func(buf []byte, k, i int) []byte) float64 {
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	var sendErr sync.Once
+	for k, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for i := range count(k) {
+				time.Sleep(time.Until(t0.Add(at(k, i))))
+				buf = msg(buf[:0], k, i)
+				if _, err := c.nc.Write(clientFrame(wsframe.OpText, buf)); err != nil {
+					if who != "" {
+						sendErr.Do(func() { logf("   %s %d: %v", who, k, err) })
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(t0).Seconds()
+}

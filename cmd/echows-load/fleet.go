@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/echows/echows/cmd/echows-load/internal/benchsrv"
-	"github.com/echows/echows/internal/wsframe"
 )
 
 // The fleet scenario (issue #13): what a fleet of instances on one Redis
@@ -413,28 +412,15 @@ func (f *fleet) publish(id int64, room, seq []int) float64 {
 	for i, k := range room {
 		mine[k%len(f.pubs)] = append(mine[k%len(f.pubs)], i)
 	}
-	t0 := time.Now()
-	var wg sync.WaitGroup
-	var sendErr sync.Once
-	for j, c := range f.pubs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 0, o.size+96)
-			for _, i := range mine[j] {
-				time.Sleep(time.Until(t0.Add(time.Duration(i) * interval)))
-				buf = append(buf[:0], `{"event":"to:`+fleetRoom(room[i])+`","data":`...)
-				buf = benchsrv.Payload(buf, int(id), seq[i], o.size)
-				buf = append(buf, '}')
-				if _, err := c.nc.Write(clientFrame(wsframe.OpText, buf)); err != nil {
-					sendErr.Do(func() { logf("   publisher %d: %v", j, err) })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return time.Since(t0).Seconds()
+	return paced(f.pubs, "publisher",
+		func(j int) int { return len(mine[j]) },
+		func(j, n int) time.Duration { return time.Duration(mine[j][n]) * interval },
+		func(buf []byte, j, n int) []byte {
+			i := mine[j][n]
+			buf = append(buf, `{"event":"to:`+fleetRoom(room[i])+`","data":`...)
+			buf = benchsrv.Payload(buf, int(id), seq[i], o.size)
+			return append(buf, '}')
+		})
 }
 
 // churner opens connections at -churn-rate, each joining a random room on

@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/echows/echows/cmd/echows-load/internal/benchsrv"
-	"github.com/echows/echows/internal/wsframe"
 )
 
 // The steady scenario: the common case of a chat, messages spread over time
@@ -34,30 +32,16 @@ func doSteady(o options, p *pool, pubs []*wsConn, pid int, event string, id, liv
 	bs.pubs = int64(len(pubs))
 	interval := time.Duration(float64(len(pubs)) / o.rate * float64(time.Second))
 	return measure(o, p, pid, bs, func() float64 {
-		t0 := time.Now()
-		var wg sync.WaitGroup
-		var sendErr sync.Once
-		for k, c := range pubs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				start := t0.Add(time.Duration(k) * interval / time.Duration(len(pubs)))
-				buf := make([]byte, 0, o.size+64)
-				for i := range perPub {
-					time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
-					seq := i*int64(len(pubs)) + int64(k)
-					buf = append(buf[:0], `{"event":"`+event+`","data":`...)
-					buf = benchsrv.Payload(buf, int(id), int(seq), o.size)
-					buf = append(buf, '}')
-					if _, err := c.nc.Write(clientFrame(wsframe.OpText, buf)); err != nil {
-						sendErr.Do(func() { logf("   publisher %d: %v", k, err) })
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(t0).Seconds()
+		return paced(pubs, "publisher",
+			func(int) int { return int(perPub) },
+			func(k, i int) time.Duration {
+				return time.Duration(k)*interval/time.Duration(len(pubs)) + time.Duration(i)*interval
+			},
+			func(buf []byte, k, i int) []byte {
+				buf = append(buf, `{"event":"`+event+`","data":`...)
+				buf = benchsrv.Payload(buf, int(id), i*len(pubs)+k, o.size)
+				return append(buf, '}')
+			})
 	})
 }
 
