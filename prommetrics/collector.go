@@ -53,7 +53,7 @@ var (
 	drops    = counter("backpressure_drops_total", "Messages dropped because their client was over BackpressureLimit.")
 	episodes = counter("backpressure_episodes_total", "Times a client became backpressured (its queue went over BackpressureLimit).")
 	bpCloses = counter("backpressure_closes_total", "Clients closed (1013) for backpressure, with CloseOnBackpressureLimit.")
-	limits   = counter("limit_refusals_total", "Refusals and slow-downs by limit (connections: MaxConnections, HTTP 503; connections_per_user: MaxConnectionsPerUser, 1008; rooms: rooms refused past MaxRoomsPerClient; payload: messages over MaxPayloadLength, 1009; rate: reader pauses for MessageRate or ReadRate).", "limit")
+	limits   = counter("limit_refusals_total", "Refusals and slow-downs by limit (connections: MaxConnections, HTTP 503; connections_per_user: MaxConnectionsPerUser, 1008; rooms: rooms refused past MaxRoomsPerClient; payload: messages over MaxPayloadLength, 1009; rate: reader pauses for MessageRate or ReadRate; peer_gone: peers that left while over their rate, the rest of what they sent dropped).", "limit")
 	repaired = counter("invalid_utf8_repaired_total", "Messages whose invalid UTF-8 was replaced by U+FFFD before they were sent.")
 
 	publishes     = counter("broker_publishes_total", "Envelopes published to the broker.")
@@ -160,6 +160,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	emit(limits, u(st.Limits.Rooms), "rooms")
 	emit(limits, u(st.Limits.Payload), "payload")
 	emit(limits, u(st.Limits.Rate), "rate")
+	emit(limits, u(st.Limits.PeerGone), "peer_gone")
 	emit(repaired, u(st.RepairedUTF8))
 
 	emit(publishes, u(st.Published))

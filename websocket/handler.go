@@ -152,8 +152,8 @@ type queuedConn struct {
 
 func (q *queuedConn) Read(p []byte) (int, error) {
 	n, err := q.Conn.Read(p)
-	if c := q.client.Load(); c != nil && n > 0 {
-		c.throttleBytes(n)
+	if c := q.client.Load(); c != nil && n > 0 && err == nil {
+		err = c.throttleBytes(n)
 	}
 	return n, err
 }

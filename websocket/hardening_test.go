@@ -492,8 +492,15 @@ func TestBucket(t *testing.T) {
 	if d := b.take(sec, 2, 10, 2); d != 0 {
 		t.Fatalf("a full bucket made the taker wait %v", d)
 	}
-	if d := b.take(sec, 1, 10, 2); d != 100*time.Millisecond {
+	// one token of debt at 10/s, then a quantum's refill (1 token): 200 ms
+	if d := b.take(sec, 1, 10, 2); d != 200*time.Millisecond {
 		t.Fatalf("one token of debt at 10/s: wait %v", d)
+	}
+	// the quantum is bounded by the burst: 1 token of debt, refill 2 at 1000/s
+	var fast bucket
+	fast.take(sec, 2, 1000, 2)
+	if d := fast.take(sec, 1, 1000, 2); d != 3*time.Millisecond {
+		t.Fatalf("one token of debt at 1000/s, burst 2: wait %v", d)
 	}
 	if d := b.take(sec+int64(time.Hour), 2, 10, 2); d != 0 {
 		t.Fatalf("refilled bucket: wait %v (it holds at most burst)", d)

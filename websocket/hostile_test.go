@@ -543,3 +543,31 @@ func TestHostileMaxConnectionsPerUser(t *testing.T) {
 	r.ExpectClose(1008)
 	ts.login(t, "other") // another user is not affected
 }
+
+// A peer over its MessageRate that fills the kernel's buffers and leaves is
+// dropped when the server next checks its rate: what it sent past its
+// budget is not read, at its rate, for minutes after it left (3,000 frames
+// at 10 a second would take 5 minutes).
+func TestHostilePeerThatLeavesOverItsRate(t *testing.T) {
+	gone := make(chan string, 1)
+	ts := startTarget(t, websocket.Config{
+		Settings: websocket.Settings{MessageRate: 10, MessageBurst: 2},
+		Hooks: websocket.Hooks{OnDisconnected: func(_ context.Context, c *websocket.Client) {
+			gone <- c.ID()
+		}},
+	})
+	flooder, id := ts.login(t, "flooder")
+	one := flooder.Frame(masked(wsframe.OpText), []byte(`{"event":"heartbeat"}`))
+	flood := make([]byte, 0, 3000*len(one))
+	for range 3000 {
+		flood = append(flood, one...)
+	}
+	flooder.WriteRaw(flood)
+	flooder.Close()
+	if got := within(t, gone, "the flooder's disconnection"); got != id {
+		t.Fatalf("disconnected %s, want the flooder %s", got, id)
+	}
+	if n := ts.Stats().Limits.PeerGone; n != 1 {
+		t.Fatalf("Stats().Limits.PeerGone = %d, want 1", n)
+	}
+}

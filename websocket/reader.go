@@ -37,7 +37,10 @@ func (c *Client) read(woken bool) {
 				break
 			}
 		}
-		c.throttleFrame()
+		if err := c.throttleFrame(); err != nil {
+			c.logReadEnd(err)
+			break
+		}
 		if drained := c.out.waitDrained(); drained != nil {
 			select {
 			case <-drained:

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"context"
 	"net"
 	"strings"
 	"sync"
@@ -53,7 +54,7 @@ func TestReviewBudgetUnderMixedLoad(t *testing.T) {
 		}
 		maxFrame = max(maxFrame, size+64)
 		if i%100 == 0 {
-			ts.pingAll()
+			ts.pingAll(context.Background(), 0)
 		}
 		worst = max(worst, cl.QueuedBytes())
 	}

@@ -131,6 +131,9 @@ type LimitStats struct {
 	Rooms              uint64 // rooms a client asked to join past MaxRoomsPerClient
 	Payload            uint64 // messages over MaxPayloadLength or MaxAuthPayloadLength (1009)
 	Rate               uint64 // reader pauses for MessageRate or ReadRate
+	// PeerGone counts peers that closed their side while over MessageRate
+	// or ReadRate: what they sent past their budget was dropped unread.
+	PeerGone uint64
 }
 
 // HookStats is one hook's activity.
@@ -223,6 +226,7 @@ const (
 	limitPerUser
 	limitRooms
 	limitPayload
+	limitPeerGone
 	numLimits // MessageRate and ReadRate: Server.throttled
 )
 
@@ -381,6 +385,7 @@ func (s *Server) Stats() Stats {
 			Rooms:              m.limits[limitRooms].Load(),
 			Payload:            m.limits[limitPayload].Load(),
 			Rate:               s.throttled.Load(),
+			PeerGone:           m.limits[limitPeerGone].Load(),
 		},
 		RepairedUTF8:  s.repaired.Load(),
 		Published:     s.published.Load(),

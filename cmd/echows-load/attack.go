@@ -58,7 +58,7 @@ func runAttack(o options, r *runResult, b *child, probes *pool, echows bool) {
 		if err != nil {
 			logf("   %s: %v", phase, err)
 		}
-		time.Sleep(time.Second) // the attack is under way
+		settle(sent)
 		id++
 		var profiled chan error
 		if o.profile != "" && echows {
@@ -90,6 +90,23 @@ func runAttack(o options, r *runResult, b *child, probes *pool, echows bool) {
 		logf("   %-9s %5d attackers: server %.2f cores, RSS %.1f MiB; ordinary round trip p50 %.2f ms p99 %.2f ms (%d/%d answered); attack sent %.1f MiB, %d attacker connections closed by the server",
 			phase, n, ar.ServerCPU, mib(rs), float64(ar.P50us)/1e3, float64(ar.P99us)/1e3, ar.Answered, ar.Probes, mib(ar.Sent), ar.ClosedByUs)
 		time.Sleep(2 * time.Second) // let the server shed the attackers
+	}
+}
+
+// settle waits until the attack is under way: at least a second, and until
+// the attackers' sockets are full (in half a second they sent less than 2 %
+// more than they had), at most 15 s. Filling a thousand flooders' kernel
+// buffers (2 GiB) takes this tool's core for seconds: probes sent meanwhile
+// would measure the tool, not the server. A server that reads its attackers
+// as fast as they send never settles; it is probed after 15 s.
+func settle(sent *atomic.Int64) {
+	time.Sleep(time.Second)
+	for deadline := time.Now().Add(14 * time.Second); time.Now().Before(deadline); {
+		before := sent.Load()
+		time.Sleep(500 * time.Millisecond)
+		if after := sent.Load(); after-before <= after/50 {
+			return
+		}
 	}
 }
 
@@ -126,7 +143,7 @@ func startAttack(o options, phase, addr string) (stop func(), sent, closed *atom
 		close(done)
 		mu.Lock()
 		for _, c := range conns {
-			c.Close()
+			abort(c)
 		}
 		mu.Unlock()
 		wg.Wait()
@@ -187,7 +204,13 @@ func startAttack(o options, phase, addr string) (stop func(), sent, closed *atom
 			go flood(c.nc, msg)
 		}
 		inner := stop
-		stop = func() { inner(); fp.closeAll() }
+		stop = func() {
+			for _, c := range fp.publishers(n) {
+				abort(c.nc)
+			}
+			inner()
+			fp.closeAll()
+		}
 	case "unauth":
 		n = o.attackIdle
 		var dialErr atomic.Value
@@ -213,6 +236,18 @@ func startAttack(o options, phase, addr string) (stop func(), sent, closed *atom
 		}
 	}
 	return stop, sent, closed, n, err
+}
+
+// abort closes c with a reset (SO_LINGER 0), dropping what it has not sent
+// yet. A flooder closed gracefully leaves megabytes in its kernel's send
+// buffer, which the kernel goes on sending as the server reads them, at
+// each peer's rate, long after the phase ended: the next phase would
+// measure them too.
+func abort(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.Close()
 }
 
 // dialRaw opens a connection and upgrades it, without authenticating.
