@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -35,16 +36,21 @@ var attackPhases = []string{"quiet", "pingflood", "msgflood", "unauth"}
 
 // attackResult is one phase of an attack run.
 type attackResult struct {
-	Phase      string  `json:"phase"`
-	Attackers  int     `json:"attackers"`
-	ServerCPU  float64 `json:"server_cores"` // CPU used over the probe window, in cores
-	RSS        int64   `json:"rss"`
-	P50us      int64   `json:"rtt_p50_us"`
-	P99us      int64   `json:"rtt_p99_us"`
-	Probes     int64   `json:"probes"` // round trips expected
-	Answered   int64   `json:"answered"`
-	Sent       int64   `json:"attack_bytes_sent"`
-	ClosedByUs int64   `json:"attackers_closed"` // attacker connections the server closed
+	Phase     string  `json:"phase"`
+	Attackers int     `json:"attackers"`
+	ServerCPU float64 `json:"server_cores"` // CPU used over the probe window, in cores
+	RSS       int64   `json:"rss"`
+	P50us     int64   `json:"rtt_p50_us"`
+	P99us     int64   `json:"rtt_p99_us"`
+	// SchedP99us is the p99 of how long the server's goroutines waited,
+	// runnable, for its core over the probe window (echows only: the Go
+	// runtime's /sched/latencies): the server's own share of the round trip's
+	// tail, apart from the network and this tool.
+	SchedP99us int64 `json:"sched_p99_us,omitempty"`
+	Probes     int64 `json:"probes"` // round trips expected
+	Answered   int64 `json:"answered"`
+	Sent       int64 `json:"attack_bytes_sent"`
+	ClosedByUs int64 `json:"attackers_closed"` // attacker connections the server closed
 }
 
 // runAttack runs the phases against the server b, whose clients p already
@@ -54,7 +60,7 @@ func runAttack(o options, r *runResult, b *child, probes *pool, echows bool) {
 	conns := probes.publishers(o.attackProbes)
 	id := int64(1000)
 	for _, phase := range attackPhases {
-		stop, sent, closed, n, err := startAttack(o, phase, addr)
+		stop, sent, closed, n, err := startAttackProcess(o, phase, addr)
 		if err != nil {
 			logf("   %s: %v", phase, err)
 		}
@@ -72,6 +78,10 @@ func runAttack(o options, r *runResult, b *child, probes *pool, echows bool) {
 				profiled <- err
 			}()
 		}
+		var sched0 benchsrv.SchedLatency
+		if echows {
+			sched0, _ = schedLatency(addr)
+		}
 		cpu0, _ := cpuTime(b.pid)
 		t0 := time.Now()
 		br := doProbes(o, probes, b.pid, conns, id)
@@ -85,12 +95,30 @@ func runAttack(o options, r *runResult, b *child, probes *pool, echows bool) {
 		ar := attackResult{Phase: phase, Attackers: n, ServerCPU: (cpu1 - cpu0).Seconds() / time.Since(t0).Seconds(),
 			RSS: rs, P50us: br.P50us, P99us: br.P99us, Probes: br.Deliveries, Answered: br.Received,
 			Sent: sent.Load(), ClosedByUs: closed.Load()}
+		if echows {
+			if sched1, err := schedLatency(addr); err == nil {
+				ar.SchedP99us = int64(sched1.Quantile(sched0, 0.99) * 1e6)
+			}
+		}
 		stop()
 		r.Attack = append(r.Attack, ar)
-		logf("   %-9s %5d attackers: server %.2f cores, RSS %.1f MiB; ordinary round trip p50 %.2f ms p99 %.2f ms (%d/%d answered); attack sent %.1f MiB, %d attacker connections closed by the server",
-			phase, n, ar.ServerCPU, mib(rs), float64(ar.P50us)/1e3, float64(ar.P99us)/1e3, ar.Answered, ar.Probes, mib(ar.Sent), ar.ClosedByUs)
+		logf("   %-9s %5d attackers: server %.2f cores, RSS %.1f MiB; ordinary round trip p50 %.2f ms p99 %.2f ms (%d/%d answered), server scheduling p99 %.3f ms; attack sent %.1f MiB, %d attacker connections closed by the server",
+			phase, n, ar.ServerCPU, mib(rs), float64(ar.P50us)/1e3, float64(ar.P99us)/1e3, ar.Answered, ar.Probes, float64(ar.SchedP99us)/1e3, mib(ar.Sent), ar.ClosedByUs)
 		time.Sleep(2 * time.Second) // let the server shed the attackers
 	}
+}
+
+// schedLatency reads the echows bench server's scheduling latency
+// histogram.
+func schedLatency(addr string) (benchsrv.SchedLatency, error) {
+	var st struct {
+		Sched benchsrv.SchedLatency `json:"sched_latency"`
+	}
+	body, err := httpDo("GET", "http://"+addr+"/stats")
+	if err == nil {
+		err = json.Unmarshal(body, &st)
+	}
+	return st.Sched, err
 }
 
 // settle waits until the attack is under way: at least a second, and until
@@ -265,11 +293,12 @@ func dialRaw(addr string, timeout time.Duration) (net.Conn, error) {
 	return c, nil
 }
 
-// attackSummary renders the attack phases of each target's first run.
+// attackSummary renders the attack phases of every run, by target; each
+// phase's p99 is compared with the quiet phase of the same run.
 func attackSummary(o options, results []*runResult) string {
 	out := "\n### Attacks: an ordinary client's round trip beside hostile peers\n\n" +
-		"| target | phase | attackers | server cores | RSS MiB | RTT p50 ms | RTT p99 ms | p99 / quiet p99 | answered | attack MiB sent | attackers closed |\n" +
-		"|---|---|---|---|---|---|---|---|---|---|---|\n"
+		"| target | rep | phase | attackers | server cores | RSS MiB | RTT p50 ms | RTT p99 ms | p99 / quiet p99 | server sched p99 ms | answered | attack MiB sent | attackers closed |\n" +
+		"|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 	for _, t := range o.targets {
 		for _, r := range results {
 			if r.Target != t || r.Scenario != "attack" {
@@ -284,9 +313,13 @@ func attackSummary(o options, results []*runResult) string {
 				if quiet > 0 {
 					ratio = strconv.FormatFloat(float64(a.P99us)/float64(quiet), 'f', 2, 64)
 				}
-				out += fmt.Sprintf("| %s | %s | %d | %.2f | %.1f | %.2f | %.2f | %s | %d/%d | %.1f | %d |\n",
-					t, a.Phase, a.Attackers, a.ServerCPU, mib(a.RSS), float64(a.P50us)/1e3, float64(a.P99us)/1e3, ratio,
-					a.Answered, a.Probes, mib(a.Sent), a.ClosedByUs)
+				sched := "–"
+				if a.SchedP99us > 0 {
+					sched = strconv.FormatFloat(float64(a.SchedP99us)/1e3, 'f', 2, 64)
+				}
+				out += fmt.Sprintf("| %s | %d | %s | %d | %.2f | %.1f | %.2f | %.2f | %s | %s | %d/%d | %.1f | %d |\n",
+					t, r.Rep, a.Phase, a.Attackers, a.ServerCPU, mib(a.RSS), float64(a.P50us)/1e3, float64(a.P99us)/1e3, ratio,
+					sched, a.Answered, a.Probes, mib(a.Sent), a.ClosedByUs)
 			}
 		}
 	}

@@ -63,6 +63,7 @@ type options struct {
 	attackPingers  int
 	attackFlooders int
 	attackIdle     int
+	attackChild    string
 	perf           bool
 	heapProfile    string
 	serverEnv      []string
@@ -164,7 +165,12 @@ func main() {
 	flag.StringVar(&serverArgs, "server-args", "", "extra arguments of the echows servers, comma-separated (e.g. -idle-timeout=6s)")
 	flag.StringVar(&serverEnv, "server-env", "", "extra environment of the echows servers, comma-separated (e.g. GOGC=50,GODEBUG=adaptivestackstart=0)")
 	flag.BoolVar(&o.perf, "perf", true, "count the server's socket write calls with perf stat during bursts (syscw from /proc otherwise)")
+	flag.StringVar(&o.attackChild, "attack-child", "", "internal: run as the attacker process of an attack phase (phase=addr)")
 	flag.Parse()
+	if o.attackChild != "" {
+		attackChild(o, o.attackChild)
+		return
+	}
 	o.targets = split(targets)
 	o.scenarios = split(scenarios)
 	o.serverEnv = split(serverEnv)

@@ -174,7 +174,9 @@ func stats(w http.ResponseWriter, r *http.Request, srv *websocket.Server) {
 		{Name: "/memory/classes/total:bytes"},
 		{Name: "/gc/heap/live:bytes"},
 	}
+	sched := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
 	metrics.Read(samples)
+	metrics.Read(sched)
 	out := map[string]any{
 		"stats":      srv.Stats(),
 		"goroutines": runtime.NumGoroutine(),
@@ -185,6 +187,53 @@ func stats(w http.ResponseWriter, r *http.Request, srv *websocket.Server) {
 			out[s.Name] = s.Value.Uint64()
 		}
 	}
+	if sched[0].Value.Kind() == metrics.KindFloat64Histogram {
+		out["sched_latency"] = schedLatency(sched[0].Value.Float64Histogram())
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// SchedLatency is the runtime's histogram of how long goroutines waited,
+// runnable, for a processor (runtime/metrics /sched/latencies:seconds):
+// Counts[i] goroutine starts waited at most Upper[i] seconds (and more than
+// Upper[i-1]). The last bound, +Inf in the runtime, is 1e9 here (JSON has no
+// infinity).
+type SchedLatency struct {
+	Counts []uint64  `json:"counts"`
+	Upper  []float64 `json:"upper"`
+}
+
+func schedLatency(h *metrics.Float64Histogram) SchedLatency {
+	upper := make([]float64, len(h.Counts))
+	for i := range upper {
+		upper[i] = min(h.Buckets[i+1], 1e9)
+	}
+	return SchedLatency{Counts: h.Counts, Upper: upper}
+}
+
+// Quantile returns the upper bound of the bucket holding quantile q of the
+// waits counted in h since before (same buckets), in seconds, or 0 when
+// there were none.
+func (h SchedLatency) Quantile(before SchedLatency, q float64) float64 {
+	var total uint64
+	delta := make([]uint64, len(h.Counts))
+	for i, n := range h.Counts {
+		if i < len(before.Counts) {
+			n -= before.Counts[i]
+		}
+		delta[i] = n
+		total += n
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := uint64(q * float64(total))
+	var seen uint64
+	for i, n := range delta {
+		if seen += n; seen > rank {
+			return h.Upper[i]
+		}
+	}
+	return h.Upper[len(h.Upper)-1]
 }
