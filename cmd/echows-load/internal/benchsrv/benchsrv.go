@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/pprof"
 	"runtime"
@@ -228,10 +229,10 @@ func (h SchedLatency) Quantile(before SchedLatency, q float64) float64 {
 	if total == 0 {
 		return 0
 	}
-	rank := uint64(q * float64(total))
+	rank := max(1, uint64(math.Ceil(q*float64(total)))) // the rank-th smallest wait
 	var seen uint64
 	for i, n := range delta {
-		if seen += n; seen > rank {
+		if seen += n; seen >= rank {
 			return h.Upper[i]
 		}
 	}
