@@ -151,8 +151,12 @@ type queuedConn struct {
 }
 
 func (q *queuedConn) Read(p []byte) (int, error) {
+	c := q.client.Load()
+	if c != nil && c.left == peerDrop {
+		return 0, errPeerGone // every time: bufio hands an error back once
+	}
 	n, err := q.Conn.Read(p)
-	if c := q.client.Load(); c != nil && n > 0 && err == nil {
+	if c != nil && n > 0 && err == nil {
 		err = c.throttleBytes(n)
 	}
 	return n, err

@@ -546,12 +546,12 @@ func TestHostileMaxConnectionsPerUser(t *testing.T) {
 
 // A peer over its MessageRate that fills the kernel's buffers and leaves is
 // dropped when the server next checks its rate: what it sent past its
-// budget is not read, at its rate, for minutes after it left (3,000 frames
-// at 10 a second would take 5 minutes).
+// budget (2 × MaxPayloadLength unread) is not read, at its rate, for
+// minutes after it left (3,000 frames at 10 a second would take 5 minutes).
 func TestHostilePeerThatLeavesOverItsRate(t *testing.T) {
 	gone := make(chan string, 1)
 	ts := startTarget(t, websocket.Config{
-		Settings: websocket.Settings{MessageRate: 10, MessageBurst: 2},
+		Settings: websocket.Settings{MessageRate: 10, MessageBurst: 2, MaxPayloadLength: 1024},
 		Hooks: websocket.Hooks{OnDisconnected: func(_ context.Context, c *websocket.Client) {
 			gone <- c.ID()
 		}},
@@ -569,5 +569,30 @@ func TestHostilePeerThatLeavesOverItsRate(t *testing.T) {
 	}
 	if n := ts.Stats().Limits.PeerGone; n != 1 {
 		t.Fatalf("Stats().Limits.PeerGone = %d, want 1", n)
+	}
+}
+
+// A client that sends a few frames past its MessageBurst, a close frame and
+// leaves (FIN) is served in full: what it left unread is within its budget,
+// so the server reads it at once instead of dropping it as a flooder's.
+func TestHostileBurstThenCloseIsServedInFull(t *testing.T) {
+	ts := startTarget(t, websocket.Config{Settings: websocket.Settings{MessageRate: 10, MessageBurst: 2}})
+	c, _ := ts.login(t, "bursty")
+	const n = 5
+	var out []byte
+	for i := range n {
+		out = append(out, c.Frame(masked(wsframe.OpText), []byte(fmt.Sprintf(`{"event":"m","data":%d}`, i)))...)
+	}
+	out = append(out, c.Frame(masked(wsframe.OpClose), []byte{0x03, 0xe8})...) // 1000
+	c.WriteRaw(out)
+	c.CloseWrite()
+	for i := range n {
+		if m := c.NextEvent(); m.Event != "m" || string(m.Data) != fmt.Sprint(i) {
+			t.Fatalf("message %d: got %s %s", i, m.Event, m.Data)
+		}
+	}
+	c.ExpectClose(1000)
+	if n := ts.Stats().Limits.PeerGone; n != 0 {
+		t.Fatalf("Stats().Limits.PeerGone = %d for a client that left within its budget", n)
 	}
 }

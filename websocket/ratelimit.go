@@ -19,15 +19,18 @@ type bucket struct {
 // one wake-up per run, instead of waking once per frame. The average rate is
 // the same; a flood of small frames costs a tenth of the timers, wake-ups and
 // read calls (under 1,000 flooding peers, timers and wake-ups were a third of
-// the server's CPU).
+// the server's CPU). A peer slightly over its rate waits up to two quanta
+// instead of one frame's time.
 const throttleQuantum = 100 * time.Millisecond
 
 // take takes n tokens at now, going into debt when there are not enough,
 // and returns how long the taker must wait: none while the bucket covers n,
-// else until the debt is repaid and the bucket holds a quantum's refill
-// (rate × throttleQuantum tokens, at most burst) at rate tokens per second.
-// The bucket holds at most burst tokens.
-func (b *bucket) take(now int64, n, rate, burst float64) time.Duration {
+// else until the debt is repaid and the bucket holds a refill of rate ×
+// throttleQuantum × (1 + jitter) tokens (at most burst), at rate tokens per
+// second. jitter, in [0, 1), spreads the wake-ups of peers that started
+// together; it lengthens the run that follows the wait, not only the wait,
+// so the average rate stays rate. The bucket holds at most burst tokens.
+func (b *bucket) take(now int64, n, rate, burst, jitter float64) time.Duration {
 	if b.last == 0 {
 		b.tokens = burst
 	} else if now > b.last {
@@ -38,53 +41,71 @@ func (b *bucket) take(now int64, n, rate, burst float64) time.Duration {
 	if b.tokens >= 0 {
 		return 0
 	}
-	refill := min(burst, rate*throttleQuantum.Seconds())
+	refill := min(burst, rate*throttleQuantum.Seconds()*(1+jitter))
 	return time.Duration((refill - b.tokens) / rate * 1e9)
 }
 
 // errPeerGone ends the reading of a peer that closed its side of the
-// connection while it was over its MessageRate or ReadRate.
+// connection while it was over its MessageRate or ReadRate with more left
+// unread than its budget.
 var errPeerGone = errors.New("websocket: peer closed the connection while over its rate limit; the rest of what it sent is dropped")
 
 // throttleFrame charges one inbound frame to the client's MessageRate and
 // waits while it is over (the peer is not read meanwhile, so TCP pushes
-// back on it). It returns errPeerGone when the peer has closed its side
-// meanwhile.
+// back on it). It returns errPeerGone when the peer has left (see wait).
 func (c *Client) throttleFrame() error {
 	cfg := &c.server.cfg
-	return c.wait(c.frames.take(time.Now().UnixNano(), 1, cfg.MessageRate, float64(cfg.MessageBurst)))
+	return c.wait(c.frames.take(time.Now().UnixNano(), 1, cfg.MessageRate, float64(cfg.MessageBurst), rand.Float64()))
 }
 
 // throttleBytes charges n bytes read to the client's ReadRate and waits
 // while it is over, as throttleFrame does.
 func (c *Client) throttleBytes(n int) error {
 	cfg := &c.server.cfg
-	return c.wait(c.bytesIn.take(time.Now().UnixNano(), float64(n), float64(cfg.ReadRate), float64(2*cfg.MaxPayloadLength)))
+	return c.wait(c.bytesIn.take(time.Now().UnixNano(), float64(n), float64(cfg.ReadRate), float64(2*cfg.MaxPayloadLength), rand.Float64()))
 }
+
+// peerLeft is what the reader learnt of a peer that closed its side of the
+// connection while over its rate.
+type peerLeft uint8
+
+const (
+	peerHere  peerLeft = iota
+	peerDrain          // it left with no more than its budget unread: read it all, unthrottled
+	peerDrop           // it left with more: drop the rest (errPeerGone)
+)
 
 // wait pauses the reader for d, or until the client starts closing (its
 // close handshake is then read at full speed, within closeGrace).
 //
 // A peer that is over its rate and has already closed its side of the
-// connection is not waited for: what it sent past its budget (up to
-// megabytes in the kernel's buffers, which a flooder fills before it
-// leaves) would otherwise be read at its rate for minutes after it left,
-// for nobody. wait returns errPeerGone then, and the reader ends.
+// connection is not waited for, as nobody is left to slow down. What it
+// left unread (kernel buffer and read buffer) decides the rest: within its
+// budget (2 × MaxPayloadLength bytes, what ReadRate lets through at once) it
+// is read at full speed, so that a client that sent a burst and a close
+// frame and left is served in full; past it (a flooder fills megabytes of
+// kernel buffers before it leaves, which would otherwise be read at its
+// rate for minutes, for nobody) wait returns errPeerGone, then and on every
+// later call, and the reader ends.
 func (c *Client) wait(d time.Duration) error {
-	if d <= 0 {
+	switch {
+	case c.left == peerDrop:
+		return errPeerGone
+	case d <= 0 || c.left == peerDrain:
 		return nil
 	}
-	c.server.throttled.Add(1)
-	if c.ctx.Err() == nil && peerClosed(c.rc) {
-		c.server.m.limits[limitPeerGone].Add(1)
-		return errPeerGone
+	if c.ctx.Err() == nil {
+		if closed, unread := peerClosed(c.rc); closed {
+			if unread+c.br.Buffered() <= 2*int(c.server.cfg.MaxPayloadLength) {
+				c.left = peerDrain
+				return nil
+			}
+			c.left = peerDrop
+			c.server.m.limits[limitPeerGone].Add(1)
+			return errPeerGone
+		}
 	}
-	// Peers that started together and send at the same rate would wake
-	// together, a quantum's work for each at once: ordinary clients would
-	// queue behind it, and the runtime does not look at their sockets while
-	// its processors are busy. A random part of a quantum spreads them; the
-	// refill waited for grows with it, so the average rate is the same.
-	d += rand.N(throttleQuantum)
+	c.server.throttled.Add(1)
 	t := time.NewTimer(d)
 	select {
 	case <-t.C:

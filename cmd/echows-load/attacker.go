@@ -20,6 +20,10 @@ import (
 // were other machines. The child runs at the lowest priority, so that its
 // share of the tool's core is what the tool does not use.
 
+// attackReadyTimeout bounds the start of a phase's attackers (10,000
+// connections take seconds).
+const attackReadyTimeout = 5 * time.Minute
+
 // startAttackProcess starts the attackers of phase against addr in a child
 // process and returns what startAttack returns; sent and closed follow the
 // child's counts (reported every 250 ms), and stop ends the child.
@@ -87,8 +91,14 @@ func startAttackProcess(o options, phase, addr string) (stop func(), sent, close
 		<-done
 		cmd.Wait()
 	}
-	r := <-readyc
-	return stop, sent, closed, r.n, r.err
+	select {
+	case r := <-readyc:
+		return stop, sent, closed, r.n, r.err
+	case <-time.After(attackReadyTimeout):
+		cmd.Process.Kill()
+		stop()
+		return noop, sent, closed, 0, fmt.Errorf("the attacker process was not ready after %v", attackReadyTimeout)
+	}
 }
 
 // attackChild is the attacker process: it starts the attackers of the

@@ -234,6 +234,7 @@ func (s *frameScanner) skipString() {
 			return
 		}
 	}
+	s.i = len(s.b) // an unterminated string ending in a backslash stepped past the end
 }
 
 // skipNested moves past the object or array that starts at the offset,
