@@ -71,7 +71,7 @@ type Client struct {
 
 	// frames and bytesIn are the inbound budgets, used by the reader only.
 	frames, bytesIn bucket
-	left            peerLeft // whether the peer left while over its rate (see wait); reader only
+	left            peerLeft // whether the peer left while over its rate (see wait)
 	// lastRead is when the peer last sent a frame (unix nanoseconds): the
 	// ping sweep drops a peer silent for IdleTimeout.
 	lastRead atomic.Int64

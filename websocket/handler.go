@@ -152,7 +152,7 @@ type queuedConn struct {
 
 func (q *queuedConn) Read(p []byte) (int, error) {
 	c := q.client.Load()
-	if c != nil && c.left == peerDrop {
+	if c != nil && c.left.dropped {
 		return 0, errPeerGone // every time: bufio hands an error back once
 	}
 	n, err := q.Conn.Read(p)

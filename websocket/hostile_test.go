@@ -545,13 +545,13 @@ func TestHostileMaxConnectionsPerUser(t *testing.T) {
 }
 
 // A peer over its MessageRate that fills the kernel's buffers and leaves is
-// dropped when the server next checks its rate: what it sent past its
-// budget (2 × MaxPayloadLength unread) is not read, at its rate, for
-// minutes after it left (3,000 frames at 10 a second would take 5 minutes).
+// dropped when the server next checks its rate: past one more burst, what
+// it sent is not read, at its rate, for minutes after it left (3,000 frames
+// at 10 a second would take 5 minutes).
 func TestHostilePeerThatLeavesOverItsRate(t *testing.T) {
 	gone := make(chan string, 1)
 	ts := startTarget(t, websocket.Config{
-		Settings: websocket.Settings{MessageRate: 10, MessageBurst: 2, MaxPayloadLength: 1024},
+		Settings: websocket.Settings{MessageRate: 10, MessageBurst: 2},
 		Hooks: websocket.Hooks{OnDisconnected: func(_ context.Context, c *websocket.Client) {
 			gone <- c.ID()
 		}},
@@ -573,12 +573,15 @@ func TestHostilePeerThatLeavesOverItsRate(t *testing.T) {
 }
 
 // A client that sends a few frames past its MessageBurst, a close frame and
-// leaves (FIN) is served in full: what it left unread is within its budget,
-// so the server reads it at once instead of dropping it as a flooder's.
+// leaves (FIN) is served in full: once it has left, the server reads one
+// more burst at once instead of dropping what it sent as a flooder's. Here
+// the authenticate frame and the first message spend the burst of 2, the
+// second message finds the peer gone, and the third and the close frame
+// are the burst read after.
 func TestHostileBurstThenCloseIsServedInFull(t *testing.T) {
 	ts := startTarget(t, websocket.Config{Settings: websocket.Settings{MessageRate: 10, MessageBurst: 2}})
 	c, _ := ts.login(t, "bursty")
-	const n = 5
+	const n = 3
 	var out []byte
 	for i := range n {
 		out = append(out, c.Frame(masked(wsframe.OpText), []byte(fmt.Sprintf(`{"event":"m","data":%d}`, i)))...)

@@ -3,6 +3,7 @@ package websocket
 import (
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"time"
 )
 
@@ -46,8 +47,8 @@ func (b *bucket) take(now int64, n, rate, burst, jitter float64) time.Duration {
 }
 
 // errPeerGone ends the reading of a peer that closed its side of the
-// connection while it was over its MessageRate or ReadRate with more left
-// unread than its budget.
+// connection while it was over its MessageRate or ReadRate, once it has
+// been read a burst's worth past that (see wait).
 var errPeerGone = errors.New("websocket: peer closed the connection while over its rate limit; the rest of what it sent is dropped")
 
 // throttleFrame charges one inbound frame to the client's MessageRate and
@@ -55,55 +56,69 @@ var errPeerGone = errors.New("websocket: peer closed the connection while over i
 // back on it). It returns errPeerGone when the peer has left (see wait).
 func (c *Client) throttleFrame() error {
 	cfg := &c.server.cfg
-	return c.wait(c.frames.take(time.Now().UnixNano(), 1, cfg.MessageRate, float64(cfg.MessageBurst), rand.Float64()))
+	if c.left.here() {
+		return c.wait(c.frames.take(time.Now().UnixNano(), 1, cfg.MessageRate, float64(cfg.MessageBurst), rand.Float64()))
+	}
+	return c.left.spend(c, 1, 0)
 }
 
 // throttleBytes charges n bytes read to the client's ReadRate and waits
 // while it is over, as throttleFrame does.
 func (c *Client) throttleBytes(n int) error {
 	cfg := &c.server.cfg
-	return c.wait(c.bytesIn.take(time.Now().UnixNano(), float64(n), float64(cfg.ReadRate), float64(2*cfg.MaxPayloadLength), rand.Float64()))
+	if c.left.here() {
+		return c.wait(c.bytesIn.take(time.Now().UnixNano(), float64(n), float64(cfg.ReadRate), float64(2*cfg.MaxPayloadLength), rand.Float64()))
+	}
+	return c.left.spend(c, 0, n)
 }
 
-// peerLeft is what the reader learnt of a peer that closed its side of the
-// connection while over its rate.
-type peerLeft uint8
+// peerLeft is what the reader knows of a peer that closed its side of the
+// connection while over its rate: the zero value means it has not (or the
+// reader has not seen it). Reader only.
+type peerLeft struct {
+	gone          bool
+	frames, bytes int // what may still be read at full speed
+	dropped       bool
+}
 
-const (
-	peerHere  peerLeft = iota
-	peerDrain          // it left with no more than its budget unread: read it all, unthrottled
-	peerDrop           // it left with more: drop the rest (errPeerGone)
-)
+func (l *peerLeft) here() bool { return !l.gone }
+
+// spend charges frames and bytes read after the peer left to what it may
+// still send, and returns errPeerGone, then and ever after, once that is
+// spent.
+func (l *peerLeft) spend(c *Client, frames, bytes int) error {
+	if l.dropped {
+		return errPeerGone
+	}
+	l.frames -= frames
+	l.bytes -= bytes
+	if l.frames >= 0 && l.bytes >= 0 {
+		return nil
+	}
+	l.dropped = true
+	c.server.m.limits[limitPeerGone].Add(1)
+	return errPeerGone
+}
 
 // wait pauses the reader for d, or until the client starts closing (its
 // close handshake is then read at full speed, within closeGrace).
 //
 // A peer that is over its rate and has already closed its side of the
-// connection is not waited for, as nobody is left to slow down. What it
-// left unread (kernel buffer and read buffer) decides the rest: within its
-// budget (2 × MaxPayloadLength bytes, what ReadRate lets through at once) it
-// is read at full speed, so that a client that sent a burst and a close
-// frame and left is served in full; past it (a flooder fills megabytes of
-// kernel buffers before it leaves, which would otherwise be read at its
-// rate for minutes, for nobody) wait returns errPeerGone, then and on every
-// later call, and the reader ends.
+// connection is not waited for: nobody is left to slow down. What it sent
+// is read on at full speed for one more burst (MessageBurst frames, 2 ×
+// MaxPayloadLength bytes), so that a client that sent a burst and a close
+// frame and left is served in full; past that the rest is dropped (a
+// flooder fills megabytes of socket buffers before it leaves, which would
+// otherwise be read at its rate for minutes, for nobody), and the reader
+// ends with errPeerGone.
 func (c *Client) wait(d time.Duration) error {
-	switch {
-	case c.left == peerDrop:
-		return errPeerGone
-	case d <= 0 || c.left == peerDrain:
+	if d <= 0 {
 		return nil
 	}
-	if c.ctx.Err() == nil {
-		if closed, unread := peerClosed(c.rc); closed {
-			if unread+c.br.Buffered() <= 2*int(c.server.cfg.MaxPayloadLength) {
-				c.left = peerDrain
-				return nil
-			}
-			c.left = peerDrop
-			c.server.m.limits[limitPeerGone].Add(1)
-			return errPeerGone
-		}
+	if c.ctx.Err() == nil && peerClosed(c.rc) {
+		cfg := &c.server.cfg
+		c.left = peerLeft{gone: true, frames: cfg.MessageBurst, bytes: 2 * int(cfg.MaxPayloadLength)}
+		return nil
 	}
 	c.server.throttled.Add(1)
 	t := time.NewTimer(d)
@@ -113,4 +128,16 @@ func (c *Client) wait(d time.Duration) error {
 		t.Stop()
 	}
 	return nil
+}
+
+// yieldIfBusy lets other goroutines run between two messages of a client
+// that spent more than half its MessageBurst: a heavy sender's run of
+// frames (a quantum's refill) goes to the back of the scheduler's queue
+// after each message, so that the message of a client that sends little,
+// woken meanwhile, waits for one message of each heavy sender ahead of it
+// rather than for whole runs of them.
+func (c *Client) yieldIfBusy() {
+	if c.frames.tokens < float64(c.server.cfg.MessageBurst)/2 {
+		runtime.Gosched()
+	}
 }

@@ -56,6 +56,7 @@ func (c *Client) read(woken bool) {
 			return
 		}
 		c.message()
+		c.yieldIfBusy()
 		if c.linger() {
 			continue // more came meanwhile: read it on this stack
 		}
