@@ -85,19 +85,14 @@ func (s *Server) authenticate(c *Client, req AuthRequest) {
 	}
 	// The broker hears the client's channels before it gets connected: a
 	// message published anywhere once it has it reaches it.
-	var channels []string
-	if !s.interest.off {
-		channels = clientChannels(c.id, id.UserID, s.cfg.DefaultRooms)
-		s.listenFor(ctx, c.id, channels)
-	}
+	s.listenClient(ctx, c.id, id.UserID, s.cfg.DefaultRooms)
 	res, st, added := s.index.authenticate(c, id.UserID, s.cfg.DefaultRooms, connectedFrame(c, ident), s.cfg.MaxConnectionsPerUser)
 	c.kick(c.direct(st)) // connected goes out at once
 	switch {
-	case s.interest.off:
 	case res != authOK:
-		s.interest.unlisten(channels)
+		s.interest.unlistenClient(c.id, id.UserID, s.cfg.DefaultRooms)
 	case len(added) < len(s.cfg.DefaultRooms): // in some already (JoinRoom before)
-		s.interest.unlisten(roomChannels(without(s.cfg.DefaultRooms, added)))
+		s.interest.unlistenRooms(without(s.cfg.DefaultRooms, added))
 	}
 	switch res {
 	case authGone:

@@ -486,33 +486,36 @@ func TestCloseCodesAreChecked(t *testing.T) {
 	m[0].c.expectClose(4000, strings.Repeat("r", 123))
 }
 
+// noJitter is a bucket's jitter of 0: the refill is exactly one quantum's.
+func noJitter() float64 { return 0 }
+
 func TestBucket(t *testing.T) {
 	var b bucket
 	sec := int64(time.Second)
-	if d := b.take(sec, 2, 10, 2, 0); d != 0 {
+	if d := b.take(sec, 2, 10, 2, noJitter); d != 0 {
 		t.Fatalf("a full bucket made the taker wait %v", d)
 	}
 	// one token of debt at 10/s, then a quantum's refill (1 token): 200 ms
-	if d := b.take(sec, 1, 10, 2, 0); d != 200*time.Millisecond {
+	if d := b.take(sec, 1, 10, 2, noJitter); d != 200*time.Millisecond {
 		t.Fatalf("one token of debt at 10/s: wait %v", d)
 	}
 	// the refill, jitter included, is bounded by the burst: 1 token of debt,
 	// refill 2 at 1000/s
 	var fast bucket
-	fast.take(sec, 2, 1000, 2, 0)
-	if d := fast.take(sec, 1, 1000, 2, 0.5); d != 3*time.Millisecond {
+	fast.take(sec, 2, 1000, 2, noJitter)
+	if d := fast.take(sec, 1, 1000, 2, func() float64 { return 0.5 }); d != 3*time.Millisecond {
 		t.Fatalf("one token of debt at 1000/s, burst 2: wait %v", d)
 	}
 	// jitter 0.5 makes the refill one and a half quanta: 1.5 tokens at 10/s
 	var jit bucket
-	jit.take(sec, 100, 10, 100, 0)
-	if d := jit.take(sec, 1, 10, 100, 0.5); d != 250*time.Millisecond {
+	jit.take(sec, 100, 10, 100, noJitter)
+	if d := jit.take(sec, 1, 10, 100, func() float64 { return 0.5 }); d != 250*time.Millisecond {
 		t.Fatalf("one token of debt at 10/s, jitter 0.5: wait %v", d)
 	}
-	if d := b.take(sec+int64(time.Hour), 2, 10, 2, 0); d != 0 {
+	if d := b.take(sec+int64(time.Hour), 2, 10, 2, noJitter); d != 0 {
 		t.Fatalf("refilled bucket: wait %v (it holds at most burst)", d)
 	}
-	if d := b.take(sec+int64(time.Hour), 1, 10, 2, 0); d == 0 {
+	if d := b.take(sec+int64(time.Hour), 1, 10, 2, noJitter); d == 0 {
 		t.Fatal("the burst was exceeded without waiting")
 	}
 }

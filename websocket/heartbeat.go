@@ -72,23 +72,9 @@ const pingChunk = 64
 func (s *Server) pingAll(ctx context.Context, spread time.Duration) {
 	clients := s.index.all()
 	pause := spread * pingChunk / time.Duration(max(1, len(clients)))
-	var t *time.Timer
 	for i := 0; i < len(clients); i += pingChunk {
-		if i > 0 {
-			if ctx.Err() != nil {
-				return
-			}
-			if t == nil {
-				t = time.NewTimer(pause)
-				defer t.Stop()
-			} else {
-				t.Reset(pause)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		if i > 0 && (ctx.Err() != nil || !sleepCtx(ctx, pause)) {
+			return
 		}
 		s.ping(clients[i:min(i+pingChunk, len(clients))])
 	}

@@ -142,14 +142,42 @@ func roomChannels(rooms []string) []string {
 	return out
 }
 
+// listenClient takes the references of an authenticated client's
+// membership about to start: its own channels and rooms' (see listenFor).
+// On a broker that hears every channel anyway, no channel name is built.
+func (s *Server) listenClient(ctx context.Context, id, userID string, rooms []string) {
+	if !s.interest.off {
+		s.listenFor(ctx, id, clientChannels(id, userID, rooms))
+	}
+}
+
+// listenRooms takes the references of a join of rooms about to happen (see
+// listenFor).
+func (s *Server) listenRooms(ctx context.Context, clientID string, rooms []string) {
+	if !s.interest.off && len(rooms) > 0 {
+		s.listenFor(ctx, clientID, roomChannels(rooms))
+	}
+}
+
+// unlistenClient releases what listenClient took.
+func (x *interests) unlistenClient(id, userID string, rooms []string) {
+	if !x.off {
+		x.unlisten(clientChannels(id, userID, rooms))
+	}
+}
+
+// unlistenRooms releases what listenRooms took for rooms.
+func (x *interests) unlistenRooms(rooms []string) {
+	if !x.off && len(rooms) > 0 {
+		x.unlisten(roomChannels(rooms))
+	}
+}
+
 // listenFor takes the references of a membership about to start, waiting at
 // most ReadyTimeout (and while parent lasts) until the broker hears them. A
 // failure is logged, not returned: the membership goes on, and the broker
 // hears the channels as soon as it can.
 func (s *Server) listenFor(parent context.Context, clientID string, channels []string) {
-	if s.interest.off || len(channels) == 0 {
-		return
-	}
 	ctx, cancel := context.WithTimeout(parent, s.cfg.ReadyTimeout)
 	err := s.interest.listen(ctx, channels)
 	cancel()

@@ -27,11 +27,12 @@ const throttleQuantum = 100 * time.Millisecond
 // take takes n tokens at now, going into debt when there are not enough,
 // and returns how long the taker must wait: none while the bucket covers n,
 // else until the debt is repaid and the bucket holds a refill of rate ×
-// throttleQuantum × (1 + jitter) tokens (at most burst), at rate tokens per
-// second. jitter, in [0, 1), spreads the wake-ups of peers that started
-// together; it lengthens the run that follows the wait, not only the wait,
-// so the average rate stays rate. The bucket holds at most burst tokens.
-func (b *bucket) take(now int64, n, rate, burst, jitter float64) time.Duration {
+// throttleQuantum × (1 + jitter()) tokens (at most burst), at rate tokens
+// per second. jitter, called only then, returns a number in [0, 1) that
+// spreads the wake-ups of peers that started together; it lengthens the run
+// that follows the wait, not only the wait, so the average rate stays rate.
+// The bucket holds at most burst tokens.
+func (b *bucket) take(now int64, n, rate, burst float64, jitter func() float64) time.Duration {
 	if b.last == 0 {
 		b.tokens = burst
 	} else if now > b.last {
@@ -42,7 +43,7 @@ func (b *bucket) take(now int64, n, rate, burst, jitter float64) time.Duration {
 	if b.tokens >= 0 {
 		return 0
 	}
-	refill := min(burst, rate*throttleQuantum.Seconds()*(1+jitter))
+	refill := min(burst, rate*throttleQuantum.Seconds()*(1+jitter()))
 	return time.Duration((refill - b.tokens) / rate * 1e9)
 }
 
@@ -56,8 +57,8 @@ var errPeerGone = errors.New("websocket: peer closed the connection while over i
 // back on it). It returns errPeerGone when the peer has left (see wait).
 func (c *Client) throttleFrame() error {
 	cfg := &c.server.cfg
-	if c.left.here() {
-		return c.wait(c.frames.take(time.Now().UnixNano(), 1, cfg.MessageRate, float64(cfg.MessageBurst), rand.Float64()))
+	if !c.left.gone {
+		return c.wait(c.frames.take(time.Now().UnixNano(), 1, cfg.MessageRate, float64(cfg.MessageBurst), rand.Float64))
 	}
 	return c.left.spend(c, 1, 0)
 }
@@ -66,8 +67,8 @@ func (c *Client) throttleFrame() error {
 // while it is over, as throttleFrame does.
 func (c *Client) throttleBytes(n int) error {
 	cfg := &c.server.cfg
-	if c.left.here() {
-		return c.wait(c.bytesIn.take(time.Now().UnixNano(), float64(n), float64(cfg.ReadRate), float64(2*cfg.MaxPayloadLength), rand.Float64()))
+	if !c.left.gone {
+		return c.wait(c.bytesIn.take(time.Now().UnixNano(), float64(n), float64(cfg.ReadRate), float64(2*cfg.MaxPayloadLength), rand.Float64))
 	}
 	return c.left.spend(c, 0, n)
 }
@@ -80,8 +81,6 @@ type peerLeft struct {
 	frames, bytes int // what may still be read at full speed
 	dropped       bool
 }
-
-func (l *peerLeft) here() bool { return !l.gone }
 
 // spend charges frames and bytes read after the peer left to what it may
 // still send, and returns errPeerGone, then and ever after, once that is

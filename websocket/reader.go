@@ -129,12 +129,10 @@ func (c *Client) finish() {
 	c.cancel()
 	c.server.conns.Add(-1) // before it leaves the index, which Stats counts
 	authed, rooms := c.server.index.remove(c)
-	switch {
-	case c.server.interest.off:
-	case authed:
-		c.server.interest.unlisten(clientChannels(c.id, c.userID, rooms))
-	default:
-		c.server.interest.unlisten(roomChannels(rooms))
+	if authed {
+		c.server.interest.unlistenClient(c.id, c.userID, rooms)
+	} else {
+		c.server.interest.unlistenRooms(rooms)
 	}
 	if idle := c.out.finish(); idle != nil {
 		t := time.NewTimer(closeGrace)

@@ -125,24 +125,17 @@ func (s *Server) clientJoin(c *Client, rooms []string) {
 // broker hears them: the references are taken first, and those of the rooms
 // c did not join (refused, or in them already) released after.
 func (s *Server) join(ctx context.Context, c *Client, rooms []string) (int, error) {
-	if s.interest.off {
-		n, _, err := s.index.join(c, rooms, s.cfg.MaxRoomsPerClient)
-		return n, err
-	}
-	s.listenFor(ctx, c.id, roomChannels(rooms))
+	s.listenRooms(ctx, c.id, rooms)
 	n, added, err := s.index.join(c, rooms, s.cfg.MaxRoomsPerClient)
 	if len(added) < len(rooms) {
-		s.interest.unlisten(roomChannels(without(rooms, added)))
+		s.interest.unlistenRooms(without(rooms, added))
 	}
 	return n, err
 }
 
 // leave takes c out of rooms, and releases the channels of those it left.
 func (s *Server) leave(c *Client, rooms []string) {
-	left := s.index.leave(c, rooms)
-	if !s.interest.off {
-		s.interest.unlisten(roomChannels(left))
-	}
+	s.interest.unlistenRooms(s.index.leave(c, rooms))
 }
 
 // without returns the elements of list that are not in drop.

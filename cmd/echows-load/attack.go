@@ -145,16 +145,7 @@ func doProbes(o options, p *pool, pid int, conns []*wsConn, id int64) burstResul
 	perConn := max(1, int64(o.attackRate*o.duration.Seconds()))
 	interval := time.Duration(float64(time.Second) / o.attackRate)
 	return measure(o, p, pid, newBurstState(id, perConn, int64(len(conns))), func() float64 {
-		return paced(conns, "",
-			func(int) int { return int(perConn) },
-			func(k, i int) time.Duration {
-				return time.Duration(k)*interval/time.Duration(len(conns)) + time.Duration(i)*interval
-			},
-			func(buf []byte, _, i int) []byte {
-				buf = append(buf, `{"event":"echo","data":`...)
-				buf = benchsrv.Payload(buf, int(id), i, o.size)
-				return append(buf, '}')
-			})
+		return pacedEvenly(conns, "", int(perConn), interval, "echo", id, o.size, func(_, i int) int { return i })
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/echows/echows/cmd/echows-load/internal/benchsrv"
 	"github.com/echows/echows/internal/wsframe"
 )
 
@@ -472,4 +473,20 @@ func paced(conns []*wsConn, who string, count func(k int) int, at func(k, i int)
 	}
 	wg.Wait()
 	return time.Since(t0).Seconds()
+}
+
+// pacedEvenly is paced on the common schedule: every connection sends count
+// messages {"event":event,"data":<payload seq(k, i) of burst id>}, one each
+// interval, the connections' starts spread evenly over the first interval.
+func pacedEvenly(conns []*wsConn, who string, count int, interval time.Duration, event string, id int64, size int, seq func(k, i int) int) float64 {
+	return paced(conns, who,
+		func(int) int { return count },
+		func(k, i int) time.Duration {
+			return time.Duration(k)*interval/time.Duration(len(conns)) + time.Duration(i)*interval
+		},
+		func(buf []byte, k, i int) []byte {
+			buf = append(buf, `{"event":"`+event+`","data":`...)
+			buf = benchsrv.Payload(buf, int(id), seq(k, i), size)
+			return append(buf, '}')
+		})
 }

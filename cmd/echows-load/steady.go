@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/echows/echows/cmd/echows-load/internal/benchsrv"
 )
 
 // The steady scenario: the common case of a chat, messages spread over time
@@ -32,16 +30,7 @@ func doSteady(o options, p *pool, pubs []*wsConn, pid int, event string, id, liv
 	bs.pubs = int64(len(pubs))
 	interval := time.Duration(float64(len(pubs)) / o.rate * float64(time.Second))
 	return measure(o, p, pid, bs, func() float64 {
-		return paced(pubs, "publisher",
-			func(int) int { return int(perPub) },
-			func(k, i int) time.Duration {
-				return time.Duration(k)*interval/time.Duration(len(pubs)) + time.Duration(i)*interval
-			},
-			func(buf []byte, k, i int) []byte {
-				buf = append(buf, `{"event":"`+event+`","data":`...)
-				buf = benchsrv.Payload(buf, int(id), i*len(pubs)+k, o.size)
-				return append(buf, '}')
-			})
+		return pacedEvenly(pubs, "publisher", int(perPub), interval, event, id, o.size, func(k, i int) int { return i*len(pubs) + k })
 	})
 }
 
