@@ -52,6 +52,10 @@ var (
 // recovered and treated as the hook's error.
 var errHookPanic = errors.New("websocket: hook panicked")
 
+// errSocketClosing ends a flush goroutine's write when the socket was
+// closed meanwhile (see queue.letClose).
+var errSocketClosing = errors.New("websocket: socket closed during a write")
+
 // ErrInvalidRoom means a room name is empty, too long or reserved ("ws:").
 var ErrInvalidRoom = errors.New("websocket: invalid room name")
 

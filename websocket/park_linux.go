@@ -99,6 +99,9 @@ func (c *Client) unpark() {
 // first (a closed socket leaves epoll sets without a word), and starts its
 // reader if it was parked, so that the reader finishes the client.
 func (c *Client) closeSocket() {
+	if !c.out.letClose() {
+		return // a flush goroutine is writing to it and closes it after
+	}
 	p := &c.server.parker
 	p.mu.Lock()
 	if c.closedSocket {

@@ -14,6 +14,9 @@ func (c *Client) unpark() {}
 
 // closeSocket closes c's socket, once.
 func (c *Client) closeSocket() {
+	if !c.out.letClose() {
+		return // a flush goroutine is writing to it and closes it after
+	}
 	p := &c.server.parker
 	p.mu.Lock()
 	first := !c.closedSocket

@@ -76,7 +76,12 @@ type queue struct {
 	closed        bool // a close frame was queued, or the client finished: nothing more is accepted
 	dead          bool // the socket failed or the client finished: nothing more is written
 	backpressured bool // a frame was refused; clears when the queue drains
-	dropped       uint64
+	// The flush goroutines write the socket by its number, around the
+	// runtime's reference counting (see writeNow), so the socket is never
+	// closed while one of them writes it: see letClose.
+	noRaw      bool // closeSocket was called: no raw write starts
+	closeAfter bool // closeSocket came during a raw write: its writer closes the socket
+	dropped    uint64
 
 	flushed chan struct{} // made by finish; closed when the token is released
 	drained chan struct{} // made by a reader waiting for backpressure to clear
@@ -199,6 +204,19 @@ type batch struct {
 	size   int // what the batch counts in queue.bytes
 }
 
+// single returns b's one frame and its message when b holds one message
+// and nothing else.
+func (b *batch) single() (frame []byte, o *outbound, ok bool) {
+	if len(b.items) != 1 || b.rest != nil || b.pong != nil || b.ping || b.close != nil {
+		return nil, nil, false
+	}
+	o = b.items[0]
+	if b.frames != nil {
+		return b.frames[0], o, true
+	}
+	return o.frame, o, true
+}
+
 func (b *batch) empty() bool {
 	return b.rest == nil && b.pong == nil && !b.ping && len(b.items) == 0 && b.close == nil
 }
@@ -254,6 +272,22 @@ func (q *queue) releaseLocked() {
 		close(q.flushed)
 		q.flushed = nil
 	}
+}
+
+// letClose is closeSocket's first step: no raw write starts after it, and
+// it reports whether the caller may close the socket now. While a flush
+// goroutine is in a raw write it reports false, and that goroutine closes
+// the socket when its write returns, so a socket number is never closed
+// (and perhaps reused by a new connection) under a write to it.
+func (q *queue) letClose() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.noRaw = true
+	if q.state == stateFlushing {
+		q.closeAfter = true
+		return false
+	}
+	return true
 }
 
 // finish closes the queue to new frames and returns a channel that is

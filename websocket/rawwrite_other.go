@@ -14,6 +14,6 @@ func rawConnOf(net.Conn) syscall.RawConn { return nil }
 
 func rawFD(syscall.RawConn) int { return -1 }
 
-func tryWrite(syscall.RawConn, []byte) (int, error) {
+func writeNow(int, syscall.RawConn, []byte) (int, error) {
 	return 0, errors.New("websocket: non-blocking writes are not supported here")
 }

@@ -78,7 +78,8 @@ func (c *Client) flushOnce() (again bool) {
 		q.mu.Unlock()
 		return false // a duplicate entry of the flush list
 	}
-	if q.dead {
+	if q.dead || q.noRaw { // finished, or its socket is being closed
+		q.dieLocked()
 		q.releaseLocked()
 		q.mu.Unlock()
 		return false
@@ -94,9 +95,20 @@ func (c *Client) flushOnce() (again bool) {
 	q.mu.Unlock()
 
 	rest, err := c.writeBatch(&b, c.tryWrite)
+	return c.flushed(&b, rest, err)
+}
 
+// flushed ends a flush goroutine's write of b: it accounts for what was
+// written, closes the socket if closeSocket came meanwhile, and hands the
+// token on. It reports whether c must be visited again.
+func (c *Client) flushed(b *batch, rest []byte, err error) (again bool) {
+	q := &c.out
 	q.mu.Lock()
-	q.writtenLocked(&b, rest)
+	q.writtenLocked(b, rest)
+	if q.closeAfter { // closeSocket came during the write: closing is ours
+		q.closeAfter = false
+		err = errSocketClosing
+	}
 	switch {
 	case err != nil:
 		q.dieLocked()
@@ -120,9 +132,10 @@ func (c *Client) flushOnce() (again bool) {
 	return false
 }
 
-// tryWrite writes p with one non-blocking attempt.
+// tryWrite writes p with one non-blocking attempt. Only a flush goroutine
+// holding the write token (stateFlushing) calls it: see queue.letClose.
 func (c *Client) tryWrite(p []byte) (int, error) {
-	n, err := tryWrite(c.rc, p)
+	n, err := writeNow(c.fd, c.rc, p)
 	c.server.m.wrote(n)
 	return n, err
 }
@@ -177,6 +190,9 @@ func (c *Client) writeLoop() {
 // own. It stops at the first short write and returns what the socket did not
 // take, or the first error.
 func (c *Client) writeBatch(b *batch, write func([]byte) (int, error)) (rest []byte, err error) {
+	if p, o, ok := b.single(); ok { // the common case in steady traffic
+		return c.writeFrame(p, o, write)
+	}
 	bp := writeChunks.Get().(*[]byte)
 	buf := (*bp)[:0]
 	defer func() { *bp = buf[:0]; writeChunks.Put(bp) }()
@@ -228,6 +244,25 @@ func (c *Client) writeBatch(b *batch, write func([]byte) (int, error)) (rest []b
 		buf, rest, _, err = flushBuf(buf, write)
 	}
 	return rest, err
+}
+
+// writeFrame writes p, the frame of o (nil when the transformer dropped
+// it), from where it is: a batch of one frame needs no copy.
+func (c *Client) writeFrame(p []byte, o *outbound, write func([]byte) (int, error)) (rest []byte, err error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	n, err := write(p)
+	switch {
+	case err != nil:
+		return nil, err
+	case n < len(p):
+		return append([]byte(nil), p[n:]...), nil
+	}
+	if o.sentAt != 0 {
+		c.server.m.written(o) // a sampled message (see metrics.numbered)
+	}
+	return nil, nil
 }
 
 // flushBuf writes buf; on a short write it returns a copy of what is left.

@@ -1,44 +1,20 @@
-//go:build unix
+//go:build unix && !(linux && (amd64 || arm64))
 
 package websocket
 
 import (
 	"errors"
-	"net"
 	"syscall"
 	"unsafe"
 )
 
-// rawConnOf returns the raw connection of nc when it is a socket the flush
-// goroutines may write to without blocking (plain TCP), else nil.
-func rawConnOf(nc net.Conn) syscall.RawConn {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return rc
-}
-
-// rawFD returns the socket number of rc, or -1.
-func rawFD(rc syscall.RawConn) int {
-	fd := -1
-	if rc != nil {
-		_ = rc.Control(func(s uintptr) { fd = int(s) })
-	}
-	return fd
-}
-
-// tryWrite writes as much of p as the socket takes now, without waiting:
+// writeNow writes as much of p as the socket takes now, without waiting:
 // the runtime's sockets are non-blocking, and returning true from the
 // callback tells the runtime not to wait for the socket to become writable.
 // The write itself is a raw system call: it cannot block, so the scheduler
 // need not be told (syscall.Write would hand the processor off around each
 // call; on a loaded core that cost 25–40 % of the CPU per delivery).
-func tryWrite(rc syscall.RawConn, p []byte) (int, error) {
+func writeNow(_ int, rc syscall.RawConn, p []byte) (int, error) {
 	var n int
 	var werr error
 	err := rc.Write(func(fd uintptr) bool {
