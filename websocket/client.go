@@ -47,9 +47,9 @@ type Client struct {
 	remoteAddr  string
 	server      *Server
 	br          *bufio.Reader   // the read buffer (readBufferSize), made in Hijack
-	raw         net.Conn        // the hijacked connection; only the write token's holder writes to it
-	rc          syscall.RawConn // raw's, for non-blocking writes; nil when it has none (TLS)
-	fd          int             // raw's socket number, for parking; -1 when it has none
+	raw         net.Conn        // the hijacked connection; only the write token's holder writes to it, and only closeSocket closes it
+	rc          syscall.RawConn // raw's, for non-blocking writes; nil when it has none (TLS, a wrapped connection)
+	fd          int             // raw's socket number, for parking and the flush goroutines' writes; -1 when it has none
 	ctx         context.Context
 	cancel      context.CancelFunc
 	connectedAt time.Time

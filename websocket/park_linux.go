@@ -100,7 +100,9 @@ func (c *Client) unpark() {
 // reader if it was parked, so that the reader finishes the client.
 func (c *Client) closeSocket() {
 	if !c.out.letClose() {
-		return // a flush goroutine is writing to it and closes it after
+		// A flush goroutine is writing to it by number: it closes the
+		// socket when its write returns, microseconds from now.
+		return
 	}
 	p := &c.server.parker
 	p.mu.Lock()

@@ -15,7 +15,9 @@ func (c *Client) unpark() {}
 // closeSocket closes c's socket, once.
 func (c *Client) closeSocket() {
 	if !c.out.letClose() {
-		return // a flush goroutine is writing to it and closes it after
+		// A flush goroutine is writing to it by number: it closes the
+		// socket when its write returns, microseconds from now.
+		return
 	}
 	p := &c.server.parker
 	p.mu.Lock()

@@ -8,10 +8,19 @@ import (
 )
 
 // rawConnOf returns the raw connection of nc when it is a socket the flush
-// goroutines may write to without blocking (plain TCP), else nil.
+// goroutines may write to by its number (plain TCP or a Unix socket), else
+// nil. Only the standard library's own types qualify: a wrapper (a
+// listener's, say) may close the socket behind closeSocket's back, which a
+// write by number must never outlive (see queue.letClose); its clients get
+// writer goroutines, which write through the runtime.
 func rawConnOf(nc net.Conn) syscall.RawConn {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
+	var sc syscall.Conn
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	default:
 		return nil
 	}
 	rc, err := sc.SyscallConn()

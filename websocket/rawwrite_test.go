@@ -1,6 +1,12 @@
+//go:build linux
+
 package websocket
 
 import (
+	"errors"
+	"net/http/httptest"
+	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/echows/echows/internal/wstest"
@@ -10,51 +16,51 @@ import (
 // runtime does not keep open for them: a close that comes while one of
 // them writes must be left to that writer, or the number could be closed,
 // reused by the next accepted connection, and written to with another
-// client's frames.
+// client's frames. The test holds a real write in progress, closes the
+// client meanwhile, and checks that the socket number stays open until the
+// write returns, and is closed then.
 func TestCloseDuringRawWriteIsLeftToTheWriter(t *testing.T) {
-	ts := startServer(t, Config{})
+	s := newServer(t, Config{})
+	var hold atomic.Bool
+	inWrite, release := make(chan struct{}), make(chan struct{})
+	s.writeSocket = func(fd int, rc syscall.RawConn, p []byte) (int, error) {
+		if hold.CompareAndSwap(true, false) {
+			close(inWrite)
+			<-release
+		}
+		return writeNow(fd, rc, p)
+	}
+	ts := serve(t, s, httptest.NewServer)
 	r := wstest.DialRaw(t, ts.url)
 	c, ok := ts.Client(r.Authenticate("u").ID)
 	if !ok {
 		t.Fatal("the client is not registered")
 	}
-	closed := func() bool {
+	fdOpen := func() bool {
+		_, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(c.fd), syscall.F_GETFD, 0)
+		return errno == 0
+	}
+
+	hold.Store(true)
+	go func() { _ = c.Send("held", nil) }() // written inline, on this goroutine
+	wstest.Wait(t, inWrite, "the write to start")
+
+	closed := make(chan struct{})
+	go func() { c.closeSocket(); close(closed) }()
+	wstest.Wait(t, closed, "closeSocket to return")
+	if !fdOpen() {
+		close(release)
+		t.Fatal("closeSocket closed a socket a flush goroutine is writing to")
+	}
+
+	close(release) // the write goes on, then its writer closes the socket
+	r.Expect("held")
+	r.ExpectEOF()
+	waitFor(t, "the writer to close the socket", func() bool {
 		ts.parker.mu.Lock()
 		defer ts.parker.mu.Unlock()
 		return c.closedSocket
-	}
-	q := &c.out
-	// Take the token as flushOnce does before its write, once the writer
-	// of the connected event gave it back.
-	waitFor(t, "the connected event's writer to give the token back", func() bool {
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		if q.state != stateIdle {
-			return false
-		}
-		q.state = stateFlushing
-		return true
 	})
-
-	c.closeSocket()
-	if closed() {
-		t.Fatal("closeSocket closed a socket a flush goroutine is writing to")
-	}
-	q.mu.Lock()
-	noRaw, after := q.noRaw, q.closeAfter
-	q.mu.Unlock()
-	if !noRaw || !after {
-		t.Fatalf("noRaw %v, closeAfter %v: want both", noRaw, after)
-	}
-
-	// The write returns: the flush goroutine closes the socket.
-	if c.flushed(&batch{}, nil, nil) {
-		t.Fatal("flushed asks for another visit of a closed client")
-	}
-	if !closed() {
-		t.Fatal("the flush goroutine did not close the socket when its write returned")
-	}
-	r.ExpectEOF()
 }
 
 // A client scheduled for a flush whose socket is being closed is not
@@ -91,5 +97,46 @@ func TestNoRawWriteAfterClose(t *testing.T) {
 	defer q.mu.Unlock()
 	if q.state != stateIdle || !q.dead {
 		t.Fatalf("state %d, dead %v: want idle and dead", q.state, q.dead)
+	}
+}
+
+// writeFrame, the one-frame batch's path: a short write keeps a copy of
+// what is left (the frame is shared by every recipient), an error keeps
+// nothing, a dropped frame writes nothing, and a sampled message is counted
+// once it is handed to the socket.
+func TestWriteFrame(t *testing.T) {
+	s := startServer(t, Config{}).Server
+	c := &Client{server: s}
+	frame := []byte("0123456789")
+	var got []byte
+	short := func(p []byte) (int, error) { got = append(got, p[:4]...); return 4, nil }
+
+	rest, err := c.writeFrame(frame, &outbound{frame: frame}, short)
+	if err != nil || string(rest) != "456789" || string(got) != "0123" {
+		t.Fatalf("short write: rest %q, wrote %q, %v", rest, got, err)
+	}
+	rest[0] = 'x'
+	if string(frame) != "0123456789" {
+		t.Fatal("the rest of a short write aliases the shared frame")
+	}
+
+	fail := errors.New("boom")
+	if rest, err = c.writeFrame(frame, &outbound{frame: frame}, func([]byte) (int, error) { return 0, fail }); rest != nil || !errors.Is(err, fail) {
+		t.Fatalf("failed write: rest %q, %v", rest, err)
+	}
+
+	called := false
+	sampled := &outbound{frame: frame, sentAt: 1}
+	if rest, err = c.writeFrame(nil, sampled, func([]byte) (int, error) { called = true; return 0, nil }); rest != nil || err != nil || called {
+		t.Fatalf("dropped frame: rest %q, %v, write called %v", rest, err, called)
+	}
+	if n := s.m.latency.snapshot().Count; n != 0 {
+		t.Fatalf("a dropped sampled message was counted (%d)", n)
+	}
+	if _, err = c.writeFrame(frame, sampled, short); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.m.latency.snapshot().Count; n != 1 {
+		t.Fatalf("a sampled message handed to the socket counted %d times, want once", n)
 	}
 }

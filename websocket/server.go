@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -52,6 +53,10 @@ type Server struct {
 	inbox     chan inboxItem                     // broker payloads for dispatchInbox
 	inboxDone chan struct{}                      // closed when dispatchInbox returned
 
+	// writeSocket is the flush goroutines' non-blocking write (writeNow);
+	// a test replaces it to hold a write in progress.
+	writeSocket func(fd int, rc syscall.RawConn, p []byte) (int, error)
+
 	conns         atomic.Int64 // connections upgraded and not finished (MaxConnections)
 	dropped       atomic.Uint64
 	published     atomic.Uint64
@@ -79,7 +84,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, id: cfg.ServerID, log: cfg.Logger, index: newIndex(), broker: cfg.Broker}
+	s := &Server{cfg: cfg, id: cfg.ServerID, log: cfg.Logger, index: newIndex(), broker: cfg.Broker, writeSocket: writeNow}
 	if s.id == "" {
 		s.id = uuid.NewString()
 	}

@@ -42,11 +42,11 @@ type outbound struct {
 
 // ownWriter reports whether c is written by a goroutine of its own rather
 // than by the flush goroutines: when its socket does not allow a
-// non-blocking write attempt (TLS), or when its messages go through the
+// non-blocking write by number (TLS, a wrapped connection), or when its messages go through the
 // OutboundTransformer, a hook that must never run on a goroutine shared by
 // other clients.
 func (c *Client) ownWriter() bool {
-	return c.rc == nil || (c.server.cfg.TransformOutbound != nil && c.encrypted.Load())
+	return c.rc == nil || c.fd < 0 || (c.server.cfg.TransformOutbound != nil && c.encrypted.Load())
 }
 
 // kick acts on what a queue operation returned, once the queue's lock is
@@ -135,7 +135,7 @@ func (c *Client) flushed(b *batch, rest []byte, err error) (again bool) {
 // tryWrite writes p with one non-blocking attempt. Only a flush goroutine
 // holding the write token (stateFlushing) calls it: see queue.letClose.
 func (c *Client) tryWrite(p []byte) (int, error) {
-	n, err := writeNow(c.fd, c.rc, p)
+	n, err := c.server.writeSocket(c.fd, c.rc, p)
 	c.server.m.wrote(n)
 	return n, err
 }
@@ -168,7 +168,8 @@ func (c *Client) writeLoop() {
 		c.transformBatch(&b)
 		rest, err := c.writeBatch(&b, c.writeBlocking)
 		if c.rc != nil {
-			// the flush goroutines may write this socket next: the runtime
+			// the flush goroutines may write this socket next, and where
+			// they write through the runtime (rawwrite_rawconn.go) it
 			// refuses even a non-blocking write once a deadline passed
 			c.raw.SetWriteDeadline(time.Time{})
 		}
@@ -230,12 +231,12 @@ func (c *Client) writeBatch(b *batch, write func([]byte) (int, error)) (rest []b
 		emit(pingFrame)
 	}
 	for i, o := range b.items {
+		frame := o.frame
 		if b.frames != nil {
-			emit(b.frames[i])
-		} else {
-			emit(o.frame)
+			frame = b.frames[i]
 		}
-		if o.sentAt != 0 && !short && err == nil {
+		emit(frame)
+		if o.sentAt != 0 && len(frame) > 0 && !short && err == nil {
 			c.server.m.written(o) // a sampled message (see metrics.numbered)
 		}
 	}
@@ -253,14 +254,14 @@ func (c *Client) writeFrame(p []byte, o *outbound, write func([]byte) (int, erro
 		return nil, nil
 	}
 	n, err := write(p)
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case n < len(p):
-		return append([]byte(nil), p[n:]...), nil
 	}
 	if o.sentAt != 0 {
-		c.server.m.written(o) // a sampled message (see metrics.numbered)
+		c.server.m.written(o) // a sampled message, handed to the socket (see metrics.numbered)
+	}
+	if n < len(p) {
+		return append([]byte(nil), p[n:]...), nil
 	}
 	return nil, nil
 }
