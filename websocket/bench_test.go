@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -16,9 +17,9 @@ func benchClients(b *testing.B, ts *testServer, n int) (ids []string, received *
 	b.Helper()
 	received = new(atomic.Int64)
 	var wg sync.WaitGroup
-	for range n {
+	for i := range n {
 		c := ts.dial(b)
-		ids = append(ids, c.authenticate("bench").ID)
+		ids = append(ids, c.authenticate(fmt.Sprint("bench", i)).ID) // one user each: MaxConnectionsPerUser
 		raw := c.conn.NetConn()
 		buf := make([]byte, 64<<10) // before the timer starts
 		wg.Add(1)
