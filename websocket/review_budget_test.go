@@ -17,7 +17,7 @@ import (
 func TestReviewBudgetUnderMixedLoad(t *testing.T) {
 	const limit = 64 << 10
 	ts := startServer(t, Config{Settings: Settings{
-		BackpressureLimit: limit, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 40,
+		BackpressureLimit: limit, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 30,
 	}})
 	r := wstest.DialRaw(t, ts.url)
 	id := r.Authenticate("flooder").ID

@@ -20,7 +20,7 @@ import (
 // pong, no ping, no message) after the close frame.
 func TestReviewNothingAfterTheClose(t *testing.T) {
 	ts := startServer(t, Config{Settings: Settings{
-		IdleTimeout: 200 * time.Millisecond, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 40,
+		IdleTimeout: 200 * time.Millisecond, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 30,
 		BackpressureLimit: 256 << 10,
 	}})
 	const clients = 30

@@ -26,7 +26,7 @@ import (
 // answering. Every connection must be dropped by the server.
 func TestReviewCloseDuringLingerKeepsItsDeadline(t *testing.T) {
 	ts := startServer(t, Config{Settings: Settings{
-		MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 40,
+		MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 30,
 		IdleTimeout: time.Hour, HeartbeatInterval: time.Hour, HeartbeatTimeout: time.Hour,
 		AuthTimeout: time.Hour,
 	}})

@@ -37,7 +37,7 @@ func TestReviewBinaryMessagesAreChargedToMessageRate(t *testing.T) {
 // and waits.
 func TestReviewBinaryFloodStopsWhenBackpressured(t *testing.T) {
 	ts := startServer(t, Config{Settings: Settings{
-		BackpressureLimit: 1 << 10, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 40,
+		BackpressureLimit: 1 << 10, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 30,
 	}})
 	c := ts.dial(t) // never reads
 	var cl *Client

@@ -20,7 +20,7 @@ import (
 func TestReviewParkWakeCloseStress(t *testing.T) {
 	echo := func(_ context.Context, c *Client, msg Message) error { return c.Send(msg.Event, msg.Data) }
 	ts := startServer(t, Config{
-		Settings: Settings{IdleTimeout: time.Second, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 40},
+		Settings: Settings{IdleTimeout: time.Second, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 30},
 		Hooks:    Hooks{OnMessage: echo},
 	})
 	const clients, perClient = 40, 60
