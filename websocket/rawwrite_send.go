@@ -14,8 +14,8 @@ const sendFlags = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
 // writeNow writes as much of p as the socket takes now, without waiting,
 // with send(2) on the socket number. Going around the runtime's poll.FD
 // saves its lock and readiness bookkeeping, and send saves write(2)'s file
-// layer: together a tenth of the server's CPU per delivery in steady
-// traffic. It is safe because the socket is never closed while a flush
+// layer: together a tenth of the server's CPU per delivery in a profile of
+// steady traffic. It is safe because the socket is never closed while a flush
 // goroutine writes to it (queue.letClose). The call is raw: it cannot
 // block, so the scheduler need not be told (syscall.Write would hand the
 // processor off around each call; on a loaded core that cost 25–40 % of

@@ -41,8 +41,8 @@ type outbound struct {
 }
 
 // ownWriter reports whether c is written by a goroutine of its own rather
-// than by the flush goroutines: when its socket does not allow a
-// non-blocking write by number (TLS, a wrapped connection), or when its messages go through the
+// than by the flush goroutines: when its socket cannot be written by number
+// (TLS, a wrapped connection), or when its messages go through the
 // OutboundTransformer, a hook that must never run on a goroutine shared by
 // other clients.
 func (c *Client) ownWriter() bool {
