@@ -526,6 +526,10 @@ func TestHostileMaxConnections(t *testing.T) {
 	if _, status, err := wstest.TryDialRaw(t, ts.url, nil); err == nil || status != http.StatusServiceUnavailable {
 		t.Fatalf("third connection: status %d, err %v; want 503", status, err)
 	}
+	// A handshake returns before the server indexes the client: wait for
+	// both, or a count below 2 could be the first alone, still counted
+	// against MaxConnections (which is released before the index is left).
+	eventually(t, "both connections to be indexed", func() bool { return ts.Stats().Clients == 2 })
 	first.Close()
 	eventually(t, "the first connection to be gone", func() bool { return ts.Stats().Clients < 2 })
 	ts.dial(t).RoundTrip()
