@@ -100,8 +100,8 @@ func (c *Client) unpark() {
 // reader if it was parked, so that the reader finishes the client.
 func (c *Client) closeSocket() {
 	if !c.out.letClose() {
-		// A flush goroutine is writing to it by number: it closes the
-		// socket when its write returns, microseconds from now.
+		// A flush goroutine is writing to it (by number, on Linux): it
+		// closes the socket when its write returns, microseconds from now.
 		return
 	}
 	p := &c.server.parker

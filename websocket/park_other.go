@@ -15,8 +15,8 @@ func (c *Client) unpark() {}
 // closeSocket closes c's socket, once.
 func (c *Client) closeSocket() {
 	if !c.out.letClose() {
-		// A flush goroutine is writing to it by number: it closes the
-		// socket when its write returns, microseconds from now.
+		// A flush goroutine is writing to it (by number, on Linux): it
+		// closes the socket when its write returns, microseconds from now.
 		return
 	}
 	p := &c.server.parker

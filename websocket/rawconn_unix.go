@@ -7,12 +7,14 @@ import (
 	"syscall"
 )
 
-// rawConnOf returns the raw connection of nc when it is a socket the flush
-// goroutines may write to by its number (plain TCP or a Unix socket), else
-// nil. Only the standard library's own types qualify: a wrapper (a
-// listener's, say) may close the socket behind closeSocket's back, which a
-// write by number must never outlive (see queue.letClose); its clients get
-// writer goroutines, which write through the runtime.
+// rawConnOf returns the raw connection of nc when it is a socket the server
+// may use by its number (plain TCP or a Unix socket), else nil: the flush
+// goroutines' writes, parking and the peer-gone check all depend on it.
+// Only the standard library's own types qualify: a wrapper (a listener's,
+// say) may close the socket behind closeSocket's back, which a write or an
+// epoll registration by number must never outlive (see queue.letClose);
+// its clients get writer goroutines, which write through the runtime, and
+// idle readers that keep their goroutine.
 func rawConnOf(nc net.Conn) syscall.RawConn {
 	var sc syscall.Conn
 	switch c := nc.(type) {

@@ -17,6 +17,12 @@ func TestWriteNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Close(fds[0])
+	peer := fds[1]
+	defer func() {
+		if peer >= 0 { // a failure before the peer's close below
+			syscall.Close(peer)
+		}
+	}()
 	p := make([]byte, 16<<20) // more than any socket buffer here
 
 	n, err := writeNow(fds[0], nil, p)
@@ -27,7 +33,8 @@ func TestWriteNow(t *testing.T) {
 		t.Fatalf("write to a full socket: %d bytes, %v; want 0, nil", n, err)
 	}
 
-	syscall.Close(fds[1])
+	syscall.Close(peer)
+	peer = -1
 	if n, err = writeNow(fds[0], nil, p[:10]); !errors.Is(err, syscall.EPIPE) {
 		t.Fatalf("write after the peer closed: %d bytes, %v; want EPIPE", n, err)
 	}

@@ -41,8 +41,8 @@ type outbound struct {
 }
 
 // ownWriter reports whether c is written by a goroutine of its own rather
-// than by the flush goroutines: when its socket cannot be written by number
-// (TLS, a wrapped connection), or when its messages go through the
+// than by the flush goroutines: when its socket has no raw connection for
+// non-blocking writes (TLS, a wrapped connection), or when its messages go through the
 // OutboundTransformer, a hook that must never run on a goroutine shared by
 // other clients.
 func (c *Client) ownWriter() bool {
@@ -132,8 +132,9 @@ func (c *Client) flushed(b *batch, rest []byte, err error) (again bool) {
 	return false
 }
 
-// tryWrite writes p with one non-blocking attempt. Only a flush goroutine
-// holding the write token (stateFlushing) calls it: see queue.letClose.
+// tryWrite writes p with one non-blocking attempt. Only flushOnce calls
+// it, on a flush goroutine or inline on a sender's goroutine, always
+// holding the write token in stateFlushing: see queue.letClose.
 func (c *Client) tryWrite(p []byte) (int, error) {
 	n, err := c.server.writeSocket(c.fd, c.rc, p)
 	c.server.m.wrote(n)
@@ -237,7 +238,7 @@ func (c *Client) writeBatch(b *batch, write func([]byte) (int, error)) (rest []b
 		}
 		emit(frame)
 		if o.sentAt != 0 && len(frame) > 0 && !short && err == nil {
-			c.server.m.written(o) // a sampled message (see metrics.numbered)
+			c.server.m.written(o) // a sampled message, counted once copied for the write (see meters.numbered)
 		}
 	}
 	emit(b.close)
@@ -258,7 +259,7 @@ func (c *Client) writeFrame(p []byte, o *outbound, write func([]byte) (int, erro
 		return nil, err
 	}
 	if o.sentAt != 0 {
-		c.server.m.written(o) // a sampled message, handed to the socket (see metrics.numbered)
+		c.server.m.written(o) // a sampled message, handed to the socket (see meters.numbered)
 	}
 	if n < len(p) {
 		return append([]byte(nil), p[n:]...), nil
