@@ -57,20 +57,25 @@ var errPeerGone = errors.New("websocket: peer closed the connection while over i
 // back on it). It returns errPeerGone when the peer has left (see wait).
 func (c *Client) throttleFrame() error {
 	cfg := &c.server.cfg
-	if !c.left.gone {
-		return c.wait(c.frames.take(time.Now().UnixNano(), 1, cfg.MessageRate, float64(cfg.MessageBurst), rand.Float64))
-	}
-	return c.left.spend(c, 1, 0)
+	return c.charge(&c.frames, 1, cfg.MessageRate, float64(cfg.MessageBurst), 1, 0)
 }
 
 // throttleBytes charges n bytes read to the client's ReadRate and waits
 // while it is over, as throttleFrame does.
 func (c *Client) throttleBytes(n int) error {
 	cfg := &c.server.cfg
-	if !c.left.gone {
-		return c.wait(c.bytesIn.take(time.Now().UnixNano(), float64(n), float64(cfg.ReadRate), float64(2*cfg.MaxPayloadLength), rand.Float64))
+	return c.charge(&c.bytesIn, float64(n), float64(cfg.ReadRate), float64(2*cfg.MaxPayloadLength), 0, n)
+}
+
+// charge takes n tokens from b (rate per second, at most burst) and waits
+// while the client is over; once its peer has left (see wait) it charges
+// frames and bytes to what the peer may still send instead.
+func (c *Client) charge(b *bucket, n, rate, burst float64, frames, bytes int) error {
+	if c.left.gone {
+		return c.left.spend(c, frames, bytes)
 	}
-	return c.left.spend(c, 0, n)
+	c.wait(b.take(time.Now().UnixNano(), n, rate, burst, rand.Float64))
+	return nil
 }
 
 // peerLeft is what the reader knows of a peer that closed its side of the
@@ -110,14 +115,14 @@ func (l *peerLeft) spend(c *Client, frames, bytes int) error {
 // flooder fills megabytes of socket buffers before it leaves, which would
 // otherwise be read at its rate for minutes, for nobody), and the reader
 // ends with errPeerGone.
-func (c *Client) wait(d time.Duration) error {
+func (c *Client) wait(d time.Duration) {
 	if d <= 0 {
-		return nil
+		return
 	}
 	if c.ctx.Err() == nil && peerClosed(c.rc) {
 		cfg := &c.server.cfg
 		c.left = peerLeft{gone: true, frames: cfg.MessageBurst, bytes: 2 * int(cfg.MaxPayloadLength)}
-		return nil
+		return
 	}
 	c.server.throttled.Add(1)
 	t := time.NewTimer(d)
@@ -126,7 +131,6 @@ func (c *Client) wait(d time.Duration) error {
 	case <-c.ctx.Done():
 		t.Stop()
 	}
-	return nil
 }
 
 // yieldIfBusy lets other goroutines run between two messages of a client

@@ -174,22 +174,21 @@ func stats(w http.ResponseWriter, r *http.Request, srv *websocket.Server) {
 		{Name: "/memory/classes/heap/stacks:bytes"},
 		{Name: "/memory/classes/total:bytes"},
 		{Name: "/gc/heap/live:bytes"},
+		{Name: "/sched/latencies:seconds"},
 	}
-	sched := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
 	metrics.Read(samples)
-	metrics.Read(sched)
 	out := map[string]any{
 		"stats":      srv.Stats(),
 		"goroutines": runtime.NumGoroutine(),
 		"gomaxprocs": runtime.GOMAXPROCS(0),
 	}
 	for _, s := range samples {
-		if s.Value.Kind() == metrics.KindUint64 {
+		switch s.Value.Kind() {
+		case metrics.KindUint64:
 			out[s.Name] = s.Value.Uint64()
+		case metrics.KindFloat64Histogram: // /sched/latencies
+			out["sched_latency"] = schedLatency(s.Value.Float64Histogram())
 		}
-	}
-	if sched[0].Value.Kind() == metrics.KindFloat64Histogram {
-		out["sched_latency"] = schedLatency(sched[0].Value.Float64Histogram())
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
