@@ -202,7 +202,9 @@ func (s *Server) publish(ctx context.Context, env wire.Envelope) error {
 // Broker payloads go through a bounded inbox to one dispatcher goroutine,
 // which delivers everything that has arrived (at most inboxBatch envelopes)
 // under one cork: a burst from another instance is then written with one
-// write call per client and batch, not one per envelope.
+// write call per client and batch, not one per envelope. An envelope that
+// arrives alone is delivered without a cork, so that its fan-out may write
+// its members itself (see fanOut).
 const (
 	inboxSize  = 4096 // payloads waiting; the broker's goroutine blocks past it
 	inboxBatch = 256  // envelopes delivered under one cork
@@ -224,6 +226,10 @@ func (s *Server) enqueue(channel string, payload []byte) {
 func (s *Server) dispatchInbox() {
 	defer close(s.inboxDone)
 	for first := range s.inbox {
+		if len(s.inbox) == 0 {
+			s.receive(first.channel, first.payload)
+			continue
+		}
 		s.Cork(func() {
 			s.receive(first.channel, first.payload)
 			for n := 1; n < inboxBatch && len(s.inbox) > 0; n++ {

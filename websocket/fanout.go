@@ -83,11 +83,18 @@ func (s *Server) toAll(event string, data json.RawMessage, exclude []string, sou
 
 // fanOut queues one message, encoded once, for every client each yields but
 // the excluded ones. Under the index's read lock it only collects the
-// members; queueing, starting writers and logging happen after. Clients
-// whose writer must start are handed to the flush goroutines in batches, so
-// a room message costs one queue append per member and a few lock
-// acquisitions per flushChunk members. It reports whether each yielded any
-// client (excluded ones included).
+// members; queueing, writing and logging happen after. It reports whether
+// each yielded any client (excluded ones included).
+//
+// Who writes the members depends on the traffic (flusher.sparse). In
+// steady traffic the sender's call writes each member right after queueing
+// for it, as uWebSockets' publish writes from the publishing call: one
+// pass over the members' memory instead of two, and no flush goroutine to
+// start. Messages that come close together are only queued, and the flush
+// goroutines write what each member has by its turn in one call, so a
+// burst is batched. With more than one processor the flush goroutines take
+// all but the last flushChunk members of a steady message too, so a large
+// room is written in parallel.
 func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.RawMessage, exclude []string, source string) bool {
 	membersBuf := getClients()
 	defer putClients(membersBuf)
@@ -98,38 +105,80 @@ func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.Raw
 		return false
 	}
 	o := s.newMessage(event, data, source)
-	var skip func(id string) bool
+	f := &fan{s: s, o: o}
 	if len(exclude) > 0 {
-		skip = excluder(exclude)
+		f.skip = excluder(exclude)
+	}
+	inline := s.flush.sparse()
+	defer s.flush.fanOutDone(inline)
+	scheduled := members // left to the flush goroutines; the rest written here
+	if inline {
+		scheduled = members[:len(members)-min(len(members), s.flush.inlineMembers())]
 	}
 	startBuf := getClients()
 	defer putClients(startBuf)
-	starts := *startBuf
-	queued := 0
-	for _, c := range members {
-		if skip != nil && skip(c.id) {
-			continue
-		}
-		res, st := c.push(o)
-		if res == pushQueued {
-			queued++
-		}
-		if st == startFlush {
-			if starts = append(starts, c); len(starts) == flushChunk {
-				s.flush.add(starts...)
-				starts = starts[:0]
-			}
-		} else {
-			c.kick(st)
-		}
-		if res != pushQueued {
-			c.afterPush(res)
-		}
+	f.starts = *startBuf
+	for _, c := range scheduled {
+		f.queue(c)
 	}
-	s.flush.add(starts...)
-	*startBuf = starts
-	s.m.deliveries.Add(uint64(queued))
+	s.flush.add(f.starts...)
+	*startBuf = f.starts
+	for _, c := range members[len(scheduled):] {
+		f.write(c)
+	}
+	s.m.deliveries.Add(uint64(f.queued))
 	return true
+}
+
+// fan is one fan-out in progress.
+type fan struct {
+	s      *Server
+	o      *outbound
+	skip   func(id string) bool
+	starts []*Client // scheduled, not yet handed to the flush goroutines
+	queued int
+}
+
+// queue queues the message for c and leaves the writing to the flush
+// goroutines, handing them members flushChunk at a time.
+func (f *fan) queue(c *Client) {
+	st := f.push(c)
+	if st != startFlush {
+		c.kick(st)
+		return
+	}
+	if f.starts = append(f.starts, c); len(f.starts) == flushChunk {
+		f.s.flush.add(f.starts...)
+		f.starts = f.starts[:0]
+	}
+}
+
+// write queues the message for c and, when that made c due for a flush,
+// writes it at once, as a flush goroutine would.
+func (f *fan) write(c *Client) {
+	st := f.push(c)
+	if st != startFlush {
+		c.kick(st)
+		return
+	}
+	if c.flushOnce() {
+		f.s.flush.promote(c)
+	}
+}
+
+// push queues the message for c, unless c is excluded, and says who must
+// write it.
+func (f *fan) push(c *Client) start {
+	if f.skip != nil && f.skip(c.id) {
+		return startNone
+	}
+	res, st := c.push(f.o)
+	if res == pushQueued {
+		f.queued++
+	} else {
+		c.afterPush(res)
+	}
+	return st
 }
 
 // excluder returns a membership test for exclude: a scan for a few ids, a

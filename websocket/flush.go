@@ -1,9 +1,11 @@
 package websocket
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // flushChunk is how many clients a flush goroutine takes from the list at a
@@ -45,10 +47,67 @@ type flusher struct {
 	max     int // at most this many
 	corks   atomic.Int32
 	start   func() // starts one flush goroutine
+
+	// For sparse: when the last fan-out ended (since epoch), whether it
+	// came after a gap, and whether a fan-out is writing its members
+	// itself.
+	epoch    time.Time
+	lastDone atomic.Int64
+	gapped   atomic.Bool
+	inlining atomic.Bool
 }
 
 func newFlusher(start func()) *flusher {
-	return &flusher{max: max(1, runtime.GOMAXPROCS(0)), start: start}
+	return &flusher{max: max(1, runtime.GOMAXPROCS(0)), start: start, epoch: time.Now()}
+}
+
+// sparseGap is how long after the previous fan-out ended a message must
+// come to count as sparse (see sparse). A message sent in a loop comes
+// microseconds after the previous one; steady traffic that leaves the
+// server less than 1 ms between messages keeps it busy enough that
+// batching is worth more.
+const sparseGap = time.Millisecond
+
+// sparse reports whether a fan-out starting now should write its members
+// itself rather than leave them to the flush goroutines. It should when
+// this message and the one before it both came at least sparseGap after
+// the fan-out before them (steady traffic: the first message of a burst
+// after a pause is queued, so the burst is written in batches from its
+// start), no cork is open, no flush goroutine runs, and no other fan-out
+// writes its members. When it returns true, the caller owns the inline
+// slot until fanOutDone.
+func (f *flusher) sparse() bool {
+	gapped := time.Since(f.epoch)-time.Duration(f.lastDone.Load()) >= sparseGap
+	steady := gapped && f.gapped.Load()
+	if f.gapped.Load() != gapped {
+		f.gapped.Store(gapped)
+	}
+	if !steady || f.corks.Load() > 0 {
+		return false
+	}
+	f.mu.Lock()
+	busy := f.running > 0
+	f.mu.Unlock()
+	return !busy && f.inlining.CompareAndSwap(false, true)
+}
+
+// inlineMembers is how many members a sparse fan-out writes itself: all of
+// them on one processor; with more, the last flushChunk, while the flush
+// goroutines write the others in parallel.
+func (f *flusher) inlineMembers() int {
+	if f.max == 1 {
+		return math.MaxInt
+	}
+	return flushChunk
+}
+
+// fanOutDone records the end of a fan-out, and gives the inline slot back
+// when sparse had granted it.
+func (f *flusher) fanOutDone(inline bool) {
+	f.lastDone.Store(int64(time.Since(f.epoch)))
+	if inline {
+		f.inlining.Store(false)
+	}
 }
 
 // add schedules clients whose write token was just taken (startFlush).

@@ -1,0 +1,286 @@
+package websocket
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/echows/echows/internal/wstest"
+	"github.com/echows/echows/websocket/wire"
+)
+
+// sparseServer serves a server whose flush goroutine starts are counted.
+func sparseServer(t *testing.T, cfg Config) (*testServer, *atomic.Int32) {
+	s := newServer(t, cfg)
+	var starts atomic.Int32
+	start := s.flush.start
+	s.flush.start = func() { starts.Add(1); start() }
+	return serve(t, s, httptest.NewServer), &starts
+}
+
+// inRoom dials n raw clients into room.
+func inRoom(t *testing.T, ts *testServer, room string, n int) []*wstest.Raw {
+	rs := make([]*wstest.Raw, n)
+	for i := range rs {
+		rs[i] = wstest.DialRaw(t, ts.url)
+		id := rs[i].Authenticate(fmt.Sprintf("u%d", i)).ID
+		if err := ts.JoinRoom(id, room); err != nil {
+			t.Fatalf("JoinRoom: %v", err)
+		}
+	}
+	return rs
+}
+
+// endedLongAgo makes the next fan-out sparse whatever the clock says: the
+// last one ended long ago, and came after a gap too. endedJustNow makes it
+// dense: the last fan-out "ends" in the future.
+func (f *flusher) endedLongAgo() {
+	f.lastDone.Store(-int64(time.Hour))
+	f.gapped.Store(true)
+}
+
+func (f *flusher) endedJustNow() { f.lastDone.Store(math.MaxInt64 / 2) }
+
+// A message that comes alone is written by the sender's call: no flush
+// goroutine starts, and every member has it when the call returns.
+func TestSparseFanOutIsWrittenBySender(t *testing.T) {
+	ts, starts := sparseServer(t, Config{})
+	rs := inRoom(t, ts, "r", 3)
+	before := starts.Load()
+
+	ts.flush.endedLongAgo()
+	if err := ts.Local().ToRoom("r", "alone", 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := starts.Load() - before; n != 0 {
+		t.Fatalf("a sparse fan-out started %d flush goroutines; want its sender to write", n)
+	}
+	for _, r := range rs {
+		r.Expect("alone")
+	}
+}
+
+// A message that comes right after another is only queued, and the flush
+// goroutines write it: that is what batches a burst.
+func TestDenseFanOutIsLeftToFlushGoroutines(t *testing.T) {
+	ts, starts := sparseServer(t, Config{})
+	rs := inRoom(t, ts, "r", 3)
+	before := starts.Load()
+
+	ts.flush.endedJustNow()
+	if err := ts.Local().ToRoom("r", "close-behind", 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := starts.Load() - before; n != 1 {
+		t.Fatalf("a dense fan-out started %d flush goroutines, want 1", n)
+	}
+	for _, r := range rs {
+		r.Expect("close-behind")
+	}
+}
+
+// A member whose socket is full does not hold up a sparse fan-out: the
+// sender's write to it is short, its own writer takes the rest, the other
+// member gets every message in order, and the stalled member gets what its
+// budget let through, in order.
+func TestSparseFanOutPastAStalledMember(t *testing.T) {
+	ts, _ := sparseServer(t, Config{Settings: Settings{BackpressureLimit: 256 << 10}})
+	reader, stalled := ts.dial(t), ts.dial(t)
+	var stalledID string
+	for _, c := range []*testClient{reader, stalled} {
+		stalledID = c.authenticate("u").ID
+		if err := ts.JoinRoom(stalledID, "r"); err != nil {
+			t.Fatalf("JoinRoom: %v", err)
+		}
+	}
+	// Small socket buffers on both ends, so that what the stalled socket
+	// holds does not depend on how far TCP's autotuning got.
+	sc, ok := ts.Client(stalledID)
+	if !ok {
+		t.Fatal("the stalled client is not registered")
+	}
+	if err := syscall.SetsockoptInt(sc.fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 32<<10); err != nil {
+		t.Fatal(err)
+	}
+	if err := stalled.conn.UnderlyingConn().(*net.TCPConn).SetReadBuffer(32 << 10); err != nil {
+		t.Fatal(err)
+	}
+
+	const n = 128 // 4 MiB: far more than the stalled socket and its budget hold
+	pad := strings.Repeat("x", 32<<10)
+	got := make(chan error, 1)
+	go func() { // the reader reads as the messages come
+		for i := range n {
+			_, b, err := reader.conn.ReadMessage()
+			if err != nil {
+				got <- err
+				return
+			}
+			if d, err := frameIndex(b); err != nil || d != i {
+				got <- fmt.Errorf("message %d: got %d (%v)", i, d, err)
+				return
+			}
+		}
+		got <- nil
+	}()
+	for i := range n {
+		ts.flush.endedLongAgo()
+		if err := ts.Local().ToRoom("r", "m", map[string]any{"i": i, "pad": pad}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wstest.Wait(t, got, "the reading member's messages"); err != nil {
+		t.Fatal(err)
+	}
+	dropped := int(ts.Stats().Dropped)
+	if dropped == 0 {
+		t.Fatal("nothing was dropped: the stalled member's socket never filled, so the test proved nothing")
+	}
+	last := -1
+	for range n - dropped {
+		_, b, err := stalled.conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("stalled member, after %d: %v", last, err)
+		}
+		d, err := frameIndex(b)
+		if err != nil || d <= last {
+			t.Fatalf("stalled member: got %d after %d (%v)", d, last, err)
+		}
+		last = d
+	}
+}
+
+// frameIndex returns the "i" of a message frame.
+func frameIndex(frame []byte) (int, error) {
+	var m struct {
+		Data struct {
+			I int `json:"i"`
+		} `json:"data"`
+	}
+	err := json.Unmarshal(frame, &m)
+	return m.Data.I, err
+}
+
+// sparse grants one inline slot at a time, never under a cork, never while
+// flush goroutines run, and never right after a fan-out.
+func TestSparse(t *testing.T) {
+	f := newFlusher(func() {})
+	f.endedLongAgo()
+	if !f.sparse() {
+		t.Fatal("a fan-out long after the last one is not sparse")
+	}
+	if f.sparse() {
+		t.Fatal("a second fan-out got the inline slot while the first holds it")
+	}
+	f.fanOutDone(true)
+	if f.sparse() {
+		t.Fatal("a fan-out right after another is sparse")
+	}
+	f.lastDone.Store(-int64(time.Hour)) // a pause, after a dense fan-out
+	if f.sparse() {
+		t.Fatal("the first fan-out after a pause that ended a burst is sparse")
+	}
+	f.lastDone.Store(-int64(time.Hour)) // a second message after a pause
+	if !f.sparse() {
+		t.Fatal("the second of two messages after pauses is not sparse")
+	}
+	f.fanOutDone(true)
+
+	f.endedLongAgo()
+	f.corkBegin()
+	if f.sparse() {
+		t.Fatal("a fan-out under a cork is sparse")
+	}
+	f.corkEnd()
+
+	f.mu.Lock()
+	f.running = 1
+	f.mu.Unlock()
+	if f.sparse() {
+		t.Fatal("a fan-out while a flush goroutine runs is sparse")
+	}
+	f.mu.Lock()
+	f.running = 0
+	f.mu.Unlock()
+	if !f.sparse() {
+		t.Fatal("the slot was not given back")
+	}
+}
+
+// What is queued for a member while a sparse fan-out writes to it is not
+// left behind: the fan-out hands the member to the flush goroutines.
+func TestSparseFanOutHandsOnWhatCameDuringItsWrite(t *testing.T) {
+	s := newServer(t, Config{})
+	var hold atomic.Bool
+	inWrite, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // a failed test must not leave the write held
+	write := s.writeSocket
+	s.writeSocket = func(fd int, rc syscall.RawConn, p []byte) (int, error) {
+		if hold.CompareAndSwap(true, false) {
+			close(inWrite)
+			<-release
+		}
+		return write(fd, rc, p)
+	}
+	ts := serve(t, s, httptest.NewServer)
+	r := wstest.DialRaw(t, ts.url)
+	id := r.Authenticate("u").ID
+	if err := ts.JoinRoom(id, "r"); err != nil {
+		t.Fatalf("JoinRoom: %v", err)
+	}
+	c, ok := ts.Client(id)
+	if !ok {
+		t.Fatal("the client is not registered")
+	}
+
+	hold.Store(true)
+	ts.flush.endedLongAgo()
+	sent := make(chan error, 1)
+	go func() { sent <- ts.Local().ToRoom("r", "first", 1) }()
+	wstest.Wait(t, inWrite, "the sparse fan-out's write to start")
+	if err := c.Send("second", 2); err != nil { // queued behind the write in progress
+		t.Fatal(err)
+	}
+	unblock()
+	if err := wstest.Wait(t, sent, "the fan-out to return"); err != nil {
+		t.Fatal(err)
+	}
+	r.Expect("first")
+	r.Expect("second")
+}
+
+// An envelope from another instance that arrives alone is delivered
+// without a cork, so steady traffic through the broker is written by the
+// dispatcher's fan-out, as local steady traffic is.
+func TestLoneEnvelopeIsWrittenByTheDispatcher(t *testing.T) {
+	broker := NewMemoryBroker()
+	ts, starts := sparseServer(t, Config{Broker: broker})
+	rs := inRoom(t, ts, "r", 2)
+	payload, err := wire.Envelope{ServerID: "other", Type: wire.TypeRoom, Target: "r", Event: "from-afar"}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := starts.Load()
+
+	ts.flush.endedLongAgo()
+	if err := broker.Publish(context.Background(), wire.Envelope{Type: wire.TypeRoom, Target: "r"}.Channel(), payload); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		r.Expect("from-afar")
+	}
+	if n := starts.Load() - before; n != 0 {
+		t.Fatalf("a lone envelope's fan-out started %d flush goroutines; want the dispatcher to write", n)
+	}
+}
