@@ -270,8 +270,9 @@ func (c *Client) deliver(o *outbound) bool {
 // does at once, outside a cork: a message for one client (a reply, an error
 // event, connected) goes out in the sender's call, with one non-blocking
 // write, as uWebSockets writes a socket with nothing queued; only what the
-// socket does not take waits (for the client's own writer). A fan-out keeps
-// the flush goroutines, which batch what its members get.
+// socket does not take waits (for the client's own writer). A fan-out
+// writes its members itself only in steady traffic (flusher.sparse); in a
+// burst the flush goroutines batch what its members get.
 func (c *Client) direct(st start) start {
 	if st == startFlush && c.server.flush.corks.Load() == 0 {
 		return startInline

@@ -67,15 +67,18 @@
 // CloseOnBackpressureLimit) until its queue drains. Writes are batched
 // where the producer's work ends: a client's queue goes on a flush list
 // when it gets its first frame, and a flush goroutine writes everything the
-// client has by the time its turn comes in one call. Cork holds the flush
-// list until a batch of sends is queued, as uWebSockets' cork does;
-// envelopes from the broker are delivered in corked batches.
+// client has by the time its turn comes in one call. In steady traffic
+// (messages at least a millisecond apart) the send call writes each
+// recipient itself instead, with one non-blocking write, as uWebSockets'
+// publish does. Cork holds the flush list until a batch of sends is
+// queued, as uWebSockets' cork does; envelopes from the broker are
+// delivered in corked batches.
 //
 // # Concurrency
 //
 // Every exported method of Server and Client is safe for concurrent use,
 // from any goroutine, hooks included. Sends never block on a client: they
-// only queue. A connection has a reader goroutine while frames arrive;
+// queue, and at most try one non-blocking write per recipient. A connection has a reader goroutine while frames arrive;
 // an idle one has none (on Linux without TLS its socket waits in the
 // server's epoll set and gets a fresh reader when it is readable). Whoever
 // holds a
