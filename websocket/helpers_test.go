@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -235,4 +238,32 @@ func (c *testClient) roundTrip() {
 	c.t.Helper()
 	c.sendRaw("not json")
 	c.expectError(wire.ErrTextInvalidFormat)
+}
+
+// heldWrite holds s's next flush write, once armed, until released: arm
+// it, send, wait on inWrite, then release. A failed test never leaves the
+// write held.
+type heldWrite struct {
+	armed   atomic.Bool
+	inWrite chan struct{}
+	release func()
+}
+
+// holdWrites installs a heldWrite in s's write seam; call it before s
+// serves.
+func holdWrites(t *testing.T, s *Server) *heldWrite {
+	h := &heldWrite{inWrite: make(chan struct{})}
+	released := make(chan struct{})
+	var once sync.Once
+	h.release = func() { once.Do(func() { close(released) }) }
+	t.Cleanup(h.release)
+	write := s.writeSocket
+	s.writeSocket = func(fd int, rc syscall.RawConn, p []byte) (int, error) {
+		if h.armed.CompareAndSwap(true, false) {
+			close(h.inWrite)
+			<-released
+		}
+		return write(fd, rc, p)
+	}
+	return h
 }

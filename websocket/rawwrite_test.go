@@ -4,8 +4,6 @@ package websocket
 
 import (
 	"net/http/httptest"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -21,18 +19,7 @@ import (
 // write returns, and is closed then.
 func TestCloseDuringRawWriteIsLeftToTheWriter(t *testing.T) {
 	s := newServer(t, Config{})
-	var hold atomic.Bool
-	inWrite, release := make(chan struct{}), make(chan struct{})
-	var releaseOnce sync.Once
-	unblock := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(unblock) // a failed test must not leave the write held
-	s.writeSocket = func(fd int, rc syscall.RawConn, p []byte) (int, error) {
-		if hold.CompareAndSwap(true, false) {
-			close(inWrite)
-			<-release
-		}
-		return writeNow(fd, rc, p)
-	}
+	held := holdWrites(t, s)
 	ts := serve(t, s, httptest.NewServer)
 	r := wstest.DialRaw(t, ts.url)
 	c, ok := ts.Client(r.Authenticate("u").ID)
@@ -44,9 +31,9 @@ func TestCloseDuringRawWriteIsLeftToTheWriter(t *testing.T) {
 		return errno == 0
 	}
 
-	hold.Store(true)
+	held.armed.Store(true)
 	go func() { _ = c.Send("held", nil) }() // written inline, on this goroutine
-	wstest.Wait(t, inWrite, "the write to start")
+	wstest.Wait(t, held.inWrite, "the write to start")
 
 	closed := make(chan struct{})
 	go func() { c.closeSocket(); close(closed) }()
@@ -55,7 +42,7 @@ func TestCloseDuringRawWriteIsLeftToTheWriter(t *testing.T) {
 		t.Fatal("closeSocket closed a socket a flush goroutine is writing to")
 	}
 
-	unblock() // the write goes on, then its writer closes the socket
+	held.release() // the write goes on, then its writer closes the socket
 	r.Expect("held")
 	r.ExpectEOF()
 	waitFor(t, "the writer to close the socket", func() bool {

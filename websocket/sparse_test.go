@@ -1,3 +1,8 @@
+//go:build unix
+
+// The flush goroutines and non-blocking writes exist on unix only:
+// elsewhere every client has a writer goroutine of its own.
+
 package websocket
 
 import (
@@ -8,9 +13,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -108,7 +111,7 @@ func TestSparseFanOutPastAStalledMember(t *testing.T) {
 	if !ok {
 		t.Fatal("the stalled client is not registered")
 	}
-	if err := syscall.SetsockoptInt(sc.fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 32<<10); err != nil {
+	if err := sc.raw.(*net.TCPConn).SetWriteBuffer(32 << 10); err != nil {
 		t.Fatal(err)
 	}
 	if err := stalled.conn.UnderlyingConn().(*net.TCPConn).SetReadBuffer(32 << 10); err != nil {
@@ -220,19 +223,7 @@ func TestSparse(t *testing.T) {
 // left behind: the fan-out hands the member to the flush goroutines.
 func TestSparseFanOutHandsOnWhatCameDuringItsWrite(t *testing.T) {
 	s := newServer(t, Config{})
-	var hold atomic.Bool
-	inWrite, release := make(chan struct{}), make(chan struct{})
-	var releaseOnce sync.Once
-	unblock := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(unblock) // a failed test must not leave the write held
-	write := s.writeSocket
-	s.writeSocket = func(fd int, rc syscall.RawConn, p []byte) (int, error) {
-		if hold.CompareAndSwap(true, false) {
-			close(inWrite)
-			<-release
-		}
-		return write(fd, rc, p)
-	}
+	held := holdWrites(t, s)
 	ts := serve(t, s, httptest.NewServer)
 	r := wstest.DialRaw(t, ts.url)
 	id := r.Authenticate("u").ID
@@ -244,15 +235,15 @@ func TestSparseFanOutHandsOnWhatCameDuringItsWrite(t *testing.T) {
 		t.Fatal("the client is not registered")
 	}
 
-	hold.Store(true)
+	held.armed.Store(true)
 	ts.flush.endedLongAgo()
 	sent := make(chan error, 1)
 	go func() { sent <- ts.Local().ToRoom("r", "first", 1) }()
-	wstest.Wait(t, inWrite, "the sparse fan-out's write to start")
+	wstest.Wait(t, held.inWrite, "the sparse fan-out's write to start")
 	if err := c.Send("second", 2); err != nil { // queued behind the write in progress
 		t.Fatal(err)
 	}
-	unblock()
+	held.release()
 	if err := wstest.Wait(t, sent, "the fan-out to return"); err != nil {
 		t.Fatal(err)
 	}
