@@ -204,7 +204,8 @@ func (s *Server) publish(ctx context.Context, env wire.Envelope) error {
 // under one cork: a burst from another instance is then written with one
 // write call per client and batch, not one per envelope. An envelope that
 // arrives alone is delivered without a cork, so that its fan-out may write
-// its members itself (see fanOut).
+// its members itself (see fanOut), and a message for one client is
+// written by the dispatcher, as a local send is (Client.direct).
 const (
 	inboxSize  = 4096 // payloads waiting; the broker's goroutine blocks past it
 	inboxBatch = 256  // envelopes delivered under one cork

@@ -68,23 +68,26 @@
 // where the producer's work ends: a client's queue goes on a flush list
 // when it gets its first frame, and a flush goroutine writes everything the
 // client has by the time its turn comes in one call. In steady traffic
-// (messages at least a millisecond apart) the send call writes each
-// recipient itself instead, with one non-blocking write, as uWebSockets'
-// publish does. Cork holds the flush list until a batch of sends is
-// queued, as uWebSockets' cork does; envelopes from the broker are
-// delivered in corked batches.
+// (two messages in a row, each at least a millisecond after the fan-out
+// before it, no cork open) the send call writes the recipients itself
+// instead, with one non-blocking write each, as uWebSockets' publish does
+// (on more than one processor, the last 256 of them; the flush goroutines
+// write the rest in parallel). Cork holds the flush list until a batch of
+// sends is queued, as uWebSockets' cork does; envelopes from the broker
+// are delivered in corked batches when more than one is waiting.
 //
 // # Concurrency
 //
 // Every exported method of Server and Client is safe for concurrent use,
 // from any goroutine, hooks included. Sends never block on a client: they
-// queue, and at most try one non-blocking write per recipient. A connection has a reader goroutine while frames arrive;
-// an idle one has none (on Linux without TLS its socket waits in the
-// server's epoll set and gets a fresh reader when it is readable). Whoever
-// holds a
-// client's write token is the only writer of its socket, control frames
-// included: one of the server's flush goroutines (at most GOMAXPROCS,
-// shared by all clients, each write a non-blocking attempt), or, when the
+// queue, and at most try one non-blocking write per recipient. A
+// connection has a reader goroutine while frames arrive; an idle one has
+// none (on Linux without TLS its socket waits in the server's epoll set
+// and gets a fresh reader when it is readable). Whoever holds a client's
+// write token is the only writer of its socket, control frames included:
+// a sender's call writing inline, one of the server's flush goroutines (at
+// most GOMAXPROCS, shared by all clients, each write a non-blocking
+// attempt), or, when the
 // socket is full, the connection is TLS or its messages go through
 // TransformOutbound, a writer goroutine of the client's own that exists
 // only while it has something to write. Hooks run as follows:

@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -71,11 +70,11 @@ const sparseGap = time.Millisecond
 // sparse reports whether a fan-out starting now should write its members
 // itself rather than leave them to the flush goroutines. It should when
 // this message and the one before it both came at least sparseGap after
-// the fan-out before them (steady traffic: the first message of a burst
-// after a pause is queued, so the burst is written in batches from its
-// start), no cork is open, no flush goroutine runs, and no other fan-out
-// writes its members. When it returns true, the caller owns the inline
-// slot until fanOutDone.
+// the fan-out before them (steady traffic: a burst that follows another
+// burst after a pause is batched from its first message; after steady
+// traffic only a burst's first message is written inline), no cork is
+// open, no flush goroutine runs, and no other fan-out writes its members.
+// When it returns true, the caller owns the inline slot until fanOutDone.
 func (f *flusher) sparse() bool {
 	gapped := time.Since(f.epoch)-time.Duration(f.lastDone.Load()) >= sparseGap
 	steady := gapped && f.gapped.Load()
@@ -91,12 +90,21 @@ func (f *flusher) sparse() bool {
 	return !busy && f.inlining.CompareAndSwap(false, true)
 }
 
-// inlineMembers is how many members a sparse fan-out writes itself: all of
-// them on one processor; with more, the last flushChunk, while the flush
-// goroutines write the others in parallel.
+// maxInline is how many members a sparse fan-out writes itself on one
+// processor, where the flush goroutines could not write the others in
+// parallel anyway: 8,192 writes are about 25 ms of CPU on the benchmark
+// machine, which bounds the time a steady message to a huge room holds
+// the sender's call (an HTTP handler, a client's reader, the broker's
+// dispatcher).
+const maxInline = 8192
+
+// inlineMembers is how many members a sparse fan-out writes itself: up to
+// maxInline on one processor; with more, the last flushChunk, while the
+// flush goroutines write the others in parallel. (max is GOMAXPROCS when
+// the server was created.)
 func (f *flusher) inlineMembers() int {
 	if f.max == 1 {
-		return math.MaxInt
+		return maxInline
 	}
 	return flushChunk
 }
@@ -228,7 +236,9 @@ func (f *flusher) corkEnd() {
 // Corks may overlap and nest: what was held while a cork was open is
 // released when that cork returns. A client that accumulates more than
 // 256 KiB meanwhile is written early. Keep fn short: nothing it queues
-// reaches the network before it returns.
+// reaches the network before it returns. Holding what other goroutines
+// send is best effort: a send that began before the cork opened may still
+// write.
 func (s *Server) Cork(fn func()) {
 	s.flush.corkBegin()
 	defer s.flush.corkEnd()

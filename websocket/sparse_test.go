@@ -23,24 +23,60 @@ import (
 
 // sparseServer serves a server whose flush goroutine starts are counted.
 func sparseServer(t *testing.T, cfg Config) (*testServer, *atomic.Int32) {
+	return sparseServerOn(t, cfg, 0)
+}
+
+// sparseServerOn is sparseServer with the flusher sized for procs
+// processors (0: GOMAXPROCS).
+func sparseServerOn(t *testing.T, cfg Config, procs int) (*testServer, *atomic.Int32) {
 	s := newServer(t, cfg)
+	if procs > 0 {
+		s.flush.max = procs
+	}
 	var starts atomic.Int32
 	start := s.flush.start
 	s.flush.start = func() { starts.Add(1); start() }
 	return serve(t, s, httptest.NewServer), &starts
 }
 
-// inRoom dials n raw clients into room.
+// inRoom dials n raw clients into room, and waits until nothing is being
+// written to them.
 func inRoom(t *testing.T, ts *testServer, room string, n int) []*wstest.Raw {
 	rs := make([]*wstest.Raw, n)
+	ids := make([]string, n)
 	for i := range rs {
 		rs[i] = wstest.DialRaw(t, ts.url)
-		id := rs[i].Authenticate(fmt.Sprintf("u%d", i)).ID
-		if err := ts.JoinRoom(id, room); err != nil {
+		ids[i] = rs[i].Authenticate(fmt.Sprintf("u%d", i)).ID
+		if err := ts.JoinRoom(ids[i], room); err != nil {
 			t.Fatalf("JoinRoom: %v", err)
 		}
 	}
+	settle(t, ts, ids...)
 	return rs
+}
+
+// settle waits until the clients' queues are idle and no flush goroutine
+// runs: a client reads its connected frame before the goroutine that wrote
+// it has handed the write token back, and a fan-out meanwhile would find
+// the token taken and leave the message to that writer.
+func settle(t *testing.T, ts *testServer, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		c, ok := ts.Client(id)
+		if !ok {
+			t.Fatalf("client %s is not registered", id)
+		}
+		waitFor(t, "the client's queue to be idle", func() bool {
+			c.out.mu.Lock()
+			defer c.out.mu.Unlock()
+			return c.out.state == stateIdle
+		})
+	}
+	waitFor(t, "the flush goroutines to end", func() bool {
+		ts.flush.mu.Lock()
+		defer ts.flush.mu.Unlock()
+		return ts.flush.running == 0
+	})
 }
 
 // endedLongAgo makes the next fan-out sparse whatever the clock says: the
@@ -69,6 +105,33 @@ func TestSparseFanOutIsWrittenBySender(t *testing.T) {
 	}
 	for _, r := range rs {
 		r.Expect("alone")
+	}
+}
+
+// On one processor a steady fan-out writes every member itself (up to
+// maxInline); on more, the flush goroutines take all but the last
+// flushChunk members, so a large room is written in parallel.
+func TestSparseFanOutSplitsAcrossProcessors(t *testing.T) {
+	for _, tc := range []struct {
+		procs      int
+		wantStarts int32
+	}{{1, 0}, {2, 1}} {
+		t.Run(fmt.Sprintf("procs=%d", tc.procs), func(t *testing.T) {
+			ts, starts := sparseServerOn(t, Config{}, tc.procs)
+			rs := inRoom(t, ts, "r", flushChunk+44)
+			before := starts.Load()
+
+			ts.flush.endedLongAgo()
+			if err := ts.Local().ToRoom("r", "big-room", 1); err != nil {
+				t.Fatal(err)
+			}
+			if n := starts.Load() - before; n != tc.wantStarts {
+				t.Fatalf("%d flush goroutines started, want %d", n, tc.wantStarts)
+			}
+			for _, r := range rs {
+				r.Expect("big-room")
+			}
+		})
 	}
 }
 
@@ -105,6 +168,7 @@ func TestSparseFanOutPastAStalledMember(t *testing.T) {
 			t.Fatalf("JoinRoom: %v", err)
 		}
 	}
+	settle(t, ts, stalledID)
 	// Small socket buffers on both ends, so that what the stalled socket
 	// holds does not depend on how far TCP's autotuning got.
 	sc, ok := ts.Client(stalledID)
@@ -185,6 +249,7 @@ func TestSparse(t *testing.T) {
 		t.Fatal("a second fan-out got the inline slot while the first holds it")
 	}
 	f.fanOutDone(true)
+	f.endedJustNow()
 	if f.sparse() {
 		t.Fatal("a fan-out right after another is sparse")
 	}
@@ -234,6 +299,7 @@ func TestSparseFanOutHandsOnWhatCameDuringItsWrite(t *testing.T) {
 	if !ok {
 		t.Fatal("the client is not registered")
 	}
+	settle(t, ts, id)
 
 	held.armed.Store(true)
 	ts.flush.endedLongAgo()

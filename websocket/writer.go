@@ -68,7 +68,7 @@ func (c *Client) kick(st start) {
 }
 
 // flushOnce writes what c's queue holds without blocking, on a flush
-// goroutine. When the socket does not take everything, c's own writer
+// goroutine or inline on a sender's call. When the socket does not take everything, c's own writer
 // goroutine takes over and waits for it. It reports whether c must be
 // visited again: more was queued while it was written.
 func (c *Client) flushOnce() (again bool) {
