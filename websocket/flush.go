@@ -92,7 +92,7 @@ func (f *flusher) sparse() bool {
 
 // maxInline is how many members a sparse fan-out writes itself on one
 // processor, where the flush goroutines could not write the others in
-// parallel anyway: 8,192 writes are about 25 ms of CPU on the benchmark
+// parallel anyway: 8,192 writes are 25–40 ms of CPU on the benchmark
 // machine, which bounds the time a steady message to a huge room holds
 // the sender's call (an HTTP handler, a client's reader, the broker's
 // dispatcher).
