@@ -34,6 +34,10 @@ func TestCorkDeliversEverythingInOrder(t *testing.T) {
 func TestCorkReleasesAClientPastTheLimit(t *testing.T) {
 	ts := startServer(t, Config{Settings: Settings{BackpressureLimit: 4 * corkLimit}})
 	m := ts.members(t, "a")
+	// Until the connected frame's writer has handed the token back, a
+	// message queued meanwhile goes out with it, uncorked, and the four
+	// below would not all be held.
+	settle(t, ts, m[0].id)
 	big := strings.Repeat("x", corkLimit/4)
 	ts.Cork(func() {
 		for range 4 { // the fourth takes the client past corkLimit

@@ -55,30 +55,6 @@ func inRoom(t *testing.T, ts *testServer, room string, n int) []*wstest.Raw {
 	return rs
 }
 
-// settle waits until the clients' queues are idle and no flush goroutine
-// runs: a client reads its connected frame before the goroutine that wrote
-// it has handed the write token back, and a fan-out meanwhile would find
-// the token taken and leave the message to that writer.
-func settle(t *testing.T, ts *testServer, ids ...string) {
-	t.Helper()
-	for _, id := range ids {
-		c, ok := ts.Client(id)
-		if !ok {
-			t.Fatalf("client %s is not registered", id)
-		}
-		waitFor(t, "the client's queue to be idle", func() bool {
-			c.out.mu.Lock()
-			defer c.out.mu.Unlock()
-			return c.out.state == stateIdle
-		})
-	}
-	waitFor(t, "the flush goroutines to end", func() bool {
-		ts.flush.mu.Lock()
-		defer ts.flush.mu.Unlock()
-		return ts.flush.running == 0
-	})
-}
-
 // endedLongAgo makes the next fan-out sparse whatever the clock says: the
 // last one ended long ago, and came after a gap too. endedJustNow makes it
 // dense: the last fan-out "ends" in the future.
