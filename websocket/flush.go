@@ -77,11 +77,11 @@ const sparseGap = time.Millisecond
 // When it returns true, the caller owns the inline slot until fanOutDone.
 func (f *flusher) sparse() bool {
 	gapped := time.Since(f.epoch)-time.Duration(f.lastDone.Load()) >= sparseGap
-	steady := gapped && f.gapped.Load()
-	if f.gapped.Load() != gapped {
+	before := f.gapped.Load()
+	if before != gapped {
 		f.gapped.Store(gapped)
 	}
-	if !steady || f.corks.Load() > 0 {
+	if !gapped || !before || f.corks.Load() > 0 {
 		return false
 	}
 	f.mu.Lock()

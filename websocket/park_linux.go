@@ -95,15 +95,11 @@ func (c *Client) unpark() {
 	}
 }
 
-// closeSocket closes c's socket, once, taking it out of the epoll set
+// dropSocket closes c's socket, once, taking it out of the epoll set
 // first (a closed socket leaves epoll sets without a word), and starts its
-// reader if it was parked, so that the reader finishes the client.
-func (c *Client) closeSocket() {
-	if !c.out.letClose() {
-		// A flush goroutine is writing to it (by number, on Linux): it
-		// closes the socket when its write returns, microseconds from now.
-		return
-	}
+// reader if it was parked, so that the reader finishes the client. Only
+// closeSocket calls it.
+func (c *Client) dropSocket() {
 	p := &c.server.parker
 	p.mu.Lock()
 	if c.closedSocket {

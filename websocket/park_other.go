@@ -12,13 +12,8 @@ func (s *Server) park(*Client) bool { return false }
 
 func (c *Client) unpark() {}
 
-// closeSocket closes c's socket, once.
-func (c *Client) closeSocket() {
-	if !c.out.letClose() {
-		// A flush goroutine is writing to it (by number, on Linux): it
-		// closes the socket when its write returns, microseconds from now.
-		return
-	}
+// dropSocket closes c's socket, once. Only closeSocket calls it.
+func (c *Client) dropSocket() {
 	p := &c.server.parker
 	p.mu.Lock()
 	first := !c.closedSocket

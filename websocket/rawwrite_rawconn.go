@@ -3,7 +3,6 @@
 package websocket
 
 import (
-	"errors"
 	"syscall"
 	"unsafe"
 )
@@ -20,23 +19,17 @@ func writeNow(_ int, rc syscall.RawConn, p []byte) (int, error) {
 	err := rc.Write(func(fd uintptr) bool {
 		for n < len(p) {
 			r, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
-			m := int(r)
-			var e error
-			if errno != 0 {
-				e, m = errno, 0
-			}
-			if m > 0 {
-				n += m
-			}
-			switch {
-			case errors.Is(e, syscall.EINTR):
-				continue
-			case errors.Is(e, syscall.EAGAIN):
+			switch errno {
+			case 0:
+				if r == 0 {
+					return true // took nothing: the writer goroutine waits for it
+				}
+				n += int(r)
+			case syscall.EINTR:
+			case syscall.EAGAIN:
 				return true
-			case e != nil:
-				werr = e
-				return true
-			case m <= 0:
+			default:
+				werr = errno
 				return true
 			}
 		}

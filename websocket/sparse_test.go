@@ -65,68 +65,46 @@ func (f *flusher) endedLongAgo() {
 
 func (f *flusher) endedJustNow() { f.lastDone.Store(math.MaxInt64 / 2) }
 
-// A message that comes alone is written by the sender's call: no flush
-// goroutine starts, and every member has it when the call returns.
-func TestSparseFanOutIsWrittenBySender(t *testing.T) {
-	ts, starts := sparseServer(t, Config{})
-	rs := inRoom(t, ts, "r", 3)
-	before := starts.Load()
-
-	ts.flush.endedLongAgo()
-	if err := ts.Local().ToRoom("r", "alone", 1); err != nil {
-		t.Fatal(err)
-	}
-	if n := starts.Load() - before; n != 0 {
-		t.Fatalf("a sparse fan-out started %d flush goroutines; want its sender to write", n)
-	}
-	for _, r := range rs {
-		r.Expect("alone")
-	}
-}
-
-// On one processor a steady fan-out writes every member itself (up to
-// maxInline); on more, the flush goroutines take all but the last
-// flushChunk members, so a large room is written in parallel.
-func TestSparseFanOutSplitsAcrossProcessors(t *testing.T) {
+// Who writes a fan-out's members: the sender's call for a message that
+// comes alone (no flush goroutine starts, and every member has it when the
+// call returns); the flush goroutines for a message right after another
+// (that is what batches a burst). On one processor a steady fan-out writes
+// every member itself (up to maxInline); on more, the flush goroutines
+// take all but the last flushChunk members, so a large room is written in
+// parallel.
+func TestWhoWritesAFanOut(t *testing.T) {
 	for _, tc := range []struct {
-		procs      int
+		name       string
+		procs      int // 0: GOMAXPROCS
+		members    int
+		dense      bool
 		wantStarts int32
-	}{{1, 0}, {2, 1}} {
-		t.Run(fmt.Sprintf("procs=%d", tc.procs), func(t *testing.T) {
+	}{
+		{"sparse, the sender writes", 0, 3, false, 0},
+		{"dense, the flush goroutines write", 0, 3, true, 1},
+		{"sparse on one processor, the sender writes all", 1, flushChunk + 44, false, 0},
+		{"sparse on two processors, the flush goroutines share", 2, flushChunk + 44, false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			ts, starts := sparseServerOn(t, Config{}, tc.procs)
-			rs := inRoom(t, ts, "r", flushChunk+44)
+			rs := inRoom(t, ts, "r", tc.members)
 			before := starts.Load()
 
-			ts.flush.endedLongAgo()
-			if err := ts.Local().ToRoom("r", "big-room", 1); err != nil {
+			if tc.dense {
+				ts.flush.endedJustNow()
+			} else {
+				ts.flush.endedLongAgo()
+			}
+			if err := ts.Local().ToRoom("r", "m", 1); err != nil {
 				t.Fatal(err)
 			}
 			if n := starts.Load() - before; n != tc.wantStarts {
 				t.Fatalf("%d flush goroutines started, want %d", n, tc.wantStarts)
 			}
 			for _, r := range rs {
-				r.Expect("big-room")
+				r.Expect("m")
 			}
 		})
-	}
-}
-
-// A message that comes right after another is only queued, and the flush
-// goroutines write it: that is what batches a burst.
-func TestDenseFanOutIsLeftToFlushGoroutines(t *testing.T) {
-	ts, starts := sparseServer(t, Config{})
-	rs := inRoom(t, ts, "r", 3)
-	before := starts.Load()
-
-	ts.flush.endedJustNow()
-	if err := ts.Local().ToRoom("r", "close-behind", 1); err != nil {
-		t.Fatal(err)
-	}
-	if n := starts.Load() - before; n != 1 {
-		t.Fatalf("a dense fan-out started %d flush goroutines, want 1", n)
-	}
-	for _, r := range rs {
-		r.Expect("close-behind")
 	}
 }
 

@@ -42,9 +42,9 @@ type outbound struct {
 
 // ownWriter reports whether c is written by a goroutine of its own rather
 // than by the flush goroutines: when its socket has no raw connection for
-// non-blocking writes (TLS, a wrapped connection), or when its messages go through the
-// OutboundTransformer, a hook that must never run on a goroutine shared by
-// other clients.
+// non-blocking writes (TLS, a wrapped connection), or when its messages go
+// through the OutboundTransformer, a hook that must never run on a
+// goroutine shared by other clients.
 func (c *Client) ownWriter() bool {
 	return c.rc == nil || c.fd < 0 || (c.server.cfg.TransformOutbound != nil && c.encrypted.Load())
 }
@@ -68,9 +68,10 @@ func (c *Client) kick(st start) {
 }
 
 // flushOnce writes what c's queue holds without blocking, on a flush
-// goroutine or inline on a sender's call. When the socket does not take everything, c's own writer
-// goroutine takes over and waits for it. It reports whether c must be
-// visited again: more was queued while it was written.
+// goroutine or inline on a sender's call. When the socket does not take
+// everything, c's own writer goroutine takes over and waits for it. It
+// reports whether c must be visited again: more was queued while it was
+// written.
 func (c *Client) flushOnce() (again bool) {
 	q := &c.out
 	q.mu.Lock()
@@ -98,7 +99,7 @@ func (c *Client) flushOnce() (again bool) {
 	return c.flushed(&b, rest, err)
 }
 
-// flushed ends a flush goroutine's write of b: it accounts for what was
+// flushed ends flushOnce's write of b: it accounts for what was
 // written, closes the socket if closeSocket came meanwhile, and hands the
 // token on. It reports whether c must be visited again.
 func (c *Client) flushed(b *batch, rest []byte, err error) (again bool) {
@@ -130,6 +131,17 @@ func (c *Client) flushed(b *batch, rest []byte, err error) (again bool) {
 		c.closeSocket() // the reader sees it and finishes the client
 	}
 	return false
+}
+
+// closeSocket closes c's socket, once, unless a flush write to it is in
+// progress: then the writer closes it when its write returns (see
+// queue.letClose and flushed), microseconds from now, so a socket number
+// is never closed, and perhaps reused by a new connection, under a write
+// to it.
+func (c *Client) closeSocket() {
+	if c.out.letClose() {
+		c.dropSocket()
+	}
 }
 
 // tryWrite writes p with one non-blocking attempt. Only flushOnce calls
