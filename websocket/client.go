@@ -43,9 +43,14 @@ func (s State) String() string {
 // Client is one WebSocket connection. Its methods are safe for concurrent
 // use; the values they return are snapshots.
 type Client struct {
+	// server and out's first fields share the first cache line (a Client
+	// is 64-byte aligned: its size class is a multiple of 64), the line a
+	// fan-out touches for each member it queues for.
+	server *Server
+	out    queue
+
 	id          string
 	remoteAddr  string
-	server      *Server
 	br          *bufio.Reader   // the read buffer (readBufferSize), made in Hijack
 	raw         net.Conn        // the hijacked connection; only the write token's holder writes to it, and only closeSocket closes it
 	rc          syscall.RawConn // raw's, for non-blocking writes; nil when it has none (TLS, a wrapped connection)
@@ -91,8 +96,6 @@ type Client struct {
 	// client (the server's own, or gorilla's answer echoing the peer's): the
 	// code the connection ended with (Stats.Disconnects).
 	closeCode atomic.Int32
-
-	out queue
 }
 
 // identity is what authentication established; set once.

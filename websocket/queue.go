@@ -61,21 +61,24 @@ const (
 // partly written batch included; data frames are refused past the client's
 // budget (BackpressureLimit), control frames are bounded by construction.
 type queue struct {
+	// What push reads and writes comes first, in 48 bytes: with Client's
+	// layout, one cache line per member of a fan-out.
 	mu    sync.Mutex
 	items []*outbound
-	spare []*outbound
 	bytes int
-	pong  []byte // the pong for the latest ping, when not yet written
-	ping  bool   // a server ping is due
-	close []byte // the close frame, until written
-	rest  []byte // what the socket did not take of the last batch
-
 	state writeState
 	held  bool // scheduled and not yet promoted: a cork may hold it (see corkLimit)
 
 	closed        bool // a close frame was queued, or the client finished: nothing more is accepted
 	dead          bool // the socket failed or the client finished: nothing more is written
 	backpressured bool // a frame was refused; clears when the queue drains
+
+	spare []*outbound
+	pong  []byte // the pong for the latest ping, when not yet written
+	ping  bool   // a server ping is due
+	close []byte // the close frame, until written
+	rest  []byte // what the socket did not take of the last batch
+
 	// The flush goroutines write the socket by its number, around the
 	// runtime's reference counting (see writeNow), so the socket is never
 	// closed while one of them writes it: see letClose.
@@ -102,25 +105,34 @@ const (
 // force (the connected frame) the budget does not apply.
 func (q *queue) push(c *Client, o *outbound, limit int, force bool) (pushResult, start) {
 	size := len(o.frame)
-	q.mu.Lock()
-	defer q.mu.Unlock()
+	q.mu.Lock() // not deferred: this runs once per recipient of every message
 	if q.closed || q.dead {
+		q.mu.Unlock()
 		return pushClosed, startNone
 	}
 	if !force && (q.backpressured || (q.bytes > 0 && q.bytes+size > limit)) {
-		q.dropped++
-		if q.backpressured {
-			return pushDropped, startNone
-		}
-		q.backpressured = true
-		return pushDroppedFirst, startNone
+		res := q.dropLocked()
+		q.mu.Unlock()
+		return res, startNone
 	}
 	if q.items == nil {
 		q.items = getBlock()
 	}
 	q.items = append(q.items, o)
 	q.bytes += size
-	return pushQueued, q.takeTokenLocked(c)
+	st := q.takeTokenLocked(c)
+	q.mu.Unlock()
+	return pushQueued, st
+}
+
+// dropLocked counts a data frame refused for the budget.
+func (q *queue) dropLocked() pushResult {
+	q.dropped++
+	if q.backpressured {
+		return pushDropped
+	}
+	q.backpressured = true
+	return pushDroppedFirst
 }
 
 // setPong makes frame the pending pong, replacing one not yet written: RFC
