@@ -238,6 +238,7 @@ func (c *Client) closeWith(code int, reason string) {
 // was the first close: the peer then has closeGrace to answer, and the
 // client's context is cancelled, so that hooks still running for it return.
 func (c *Client) queueClose(frame []byte) bool {
+	c.server.batch.flush() // batched messages sent before it go first
 	first, st := c.out.setClose(c, frame)
 	if first {
 		c.mu.Lock() // see linger
@@ -260,6 +261,7 @@ func (c *Client) sendError(text string) {
 // reports whether it was queued. It must not be called under the index
 // lock (a drop is logged).
 func (c *Client) deliver(o *outbound) bool {
+	c.server.batch.flush() // batched messages sent before it go first
 	res, st := c.push(o)
 	c.kick(c.direct(st))
 	c.afterPush(res)

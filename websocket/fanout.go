@@ -70,36 +70,42 @@ func (s *Server) toClient(clientID, event string, data json.RawMessage, source s
 }
 
 func (s *Server) toUser(userID, event string, data json.RawMessage, source string) bool {
-	return s.fanOut(func(fn func(*Client)) { s.index.eachOfUser(userID, fn) }, event, data, nil, source)
+	return s.fanOut(audience{audienceUser, userID}, event, data, nil, source)
 }
 
 func (s *Server) toRoom(room, event string, data json.RawMessage, exclude []string, source string) bool {
-	return s.fanOut(func(fn func(*Client)) { s.index.eachInRoom(room, fn) }, event, data, exclude, source)
+	return s.fanOut(audience{audienceRoom, room}, event, data, exclude, source)
 }
 
 func (s *Server) toAll(event string, data json.RawMessage, exclude []string, source string) bool {
-	return s.fanOut(s.index.eachAuthed, event, data, exclude, source)
+	return s.fanOut(audience{kind: audienceAll}, event, data, exclude, source)
 }
 
-// fanOut queues one message, encoded once, for every client each yields but
-// the excluded ones. Under the index's read lock it only collects the
-// members; queueing, writing and logging happen after. It reports whether
-// each yielded any client (excluded ones included).
+// fanOut queues one message, encoded once, for every client of to but the
+// excluded ones, and reports whether to has any client (excluded ones
+// included). Under the index's read lock it only collects the members;
+// queueing, writing and logging happen after.
 //
-// Who writes the members depends on the traffic (flusher.sparse). In
-// steady traffic the sender's call writes each member right after queueing
-// for it, as uWebSockets' publish writes from the publishing call: one
-// pass over the members' memory instead of two, and no flush goroutine to
-// start. Messages that come close together are only queued, and the flush
-// goroutines write what each member has by its turn in one call, so a
-// burst is batched. With more than one processor the flush goroutines take
-// all but the last flushChunk members of a steady message too, so a large
-// room is written in parallel.
-func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.RawMessage, exclude []string, source string) bool {
+// Who queues and writes for the members depends on the traffic
+// (flusher.sparse). In steady traffic the sender's call writes each member
+// right after queueing for it, as uWebSockets' publish writes from the
+// publishing call: one pass over the members' memory, and no flush
+// goroutine to start. With more than one processor the flush goroutines
+// take all but the last flushChunk members, so a large room is written in
+// parallel. Messages that come close together are batched (see coalescer):
+// up to batchLen messages to the same audience are queued for each member
+// in one go, and written in one call per member. A burst with exclusions
+// is queued message by message, and written by the flush goroutines.
+func (s *Server) fanOut(to audience, event string, data json.RawMessage, exclude []string, source string) bool {
+	inline := s.flush.sparse()
+	defer s.flush.fanOutDone(inline)
+	if !inline && len(exclude) == 0 {
+		return s.batch.add(to, event, data, source)
+	}
+	s.batch.flush()
 	membersBuf := getClients()
 	defer putClients(membersBuf)
-	members := *membersBuf
-	each(func(c *Client) { members = append(members, c) })
+	members, _ := s.index.audience(to, *membersBuf)
 	*membersBuf = members
 	if len(members) == 0 {
 		return false
@@ -109,8 +115,6 @@ func (s *Server) fanOut(each func(fn func(*Client)), event string, data json.Raw
 	if len(exclude) > 0 {
 		f.skip = excluder(exclude)
 	}
-	inline := s.flush.sparse()
-	defer s.flush.fanOutDone(inline)
 	scheduled := members // left to the flush goroutines; the rest written here
 	if inline {
 		scheduled = members[:len(members)-min(len(members), s.flush.inlineMembers())]

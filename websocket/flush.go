@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,7 @@ type flusher struct {
 	max     int // at most this many
 	corks   atomic.Int32
 	start   func() // starts one flush goroutine
+	batch   *coalescer
 
 	// For sparse: when the last fan-out ended (since epoch), whether it
 	// came after a gap, and whether a fan-out is writing its members
@@ -56,8 +58,8 @@ type flusher struct {
 	inlining atomic.Bool
 }
 
-func newFlusher(start func()) *flusher {
-	return &flusher{max: max(1, runtime.GOMAXPROCS(0)), start: start, epoch: time.Now()}
+func newFlusher(start func(), batch *coalescer) *flusher {
+	return &flusher{max: max(1, runtime.GOMAXPROCS(0)), start: start, batch: batch, epoch: time.Now()}
 }
 
 // sparseGap is how long after the previous fan-out ended a message must
@@ -141,6 +143,17 @@ func (f *flusher) promote(c *Client) {
 	f.mu.Unlock()
 }
 
+// ensure starts a flush goroutine when none runs: one that will queue the
+// batch of fan-outs that just began waiting (see next).
+func (f *flusher) ensure() {
+	f.mu.Lock()
+	if f.running == 0 {
+		f.running++
+		f.start()
+	}
+	f.mu.Unlock()
+}
+
 // startLocked starts a flush goroutine when none runs, or when the list is
 // long enough to share with another one.
 func (f *flusher) startLocked() {
@@ -150,14 +163,26 @@ func (f *flusher) startLocked() {
 	}
 }
 
-// next takes up to flushChunk clients off the ready list into buf, or
-// returns none and counts the calling goroutine out.
-func (f *flusher) next(buf []*Client) []*Client {
+// next takes up to flushChunk clients off the ready list into buf. With
+// none to take, it counts the calling flush goroutine out and returns
+// done, unless a batch of fan-outs waits: a batch's sender counts on a
+// running flush goroutine to queue it (see ensure), and this check is
+// under the same lock as ensure's.
+func (f *flusher) next(buf []*Client) (_ []*Client, done bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	buf = f.takeLocked(buf)
+	if len(buf) == 0 && !f.batch.pending.Load() {
+		f.running--
+		return buf, true
+	}
+	return buf, false
+}
+
+// takeLocked takes up to flushChunk clients off the ready list into buf.
+func (f *flusher) takeLocked(buf []*Client) []*Client {
 	n := min(len(f.ready)-f.head, cap(buf))
 	if n == 0 {
-		f.running--
 		return buf[:0]
 	}
 	buf = append(buf[:0], f.ready[f.head:f.head+n]...)
@@ -180,29 +205,54 @@ func (f *flusher) next(buf []*Client) []*Client {
 	return buf
 }
 
-// run is a flush goroutine: it writes clients from the ready list until
-// the list is empty.
+// run is a flush goroutine: it queues waiting batches of fan-outs and
+// writes clients from the ready list until there is neither.
 func (f *flusher) run() {
 	buf := make([]*Client, 0, flushChunk)
-	var again []*Client
 	for {
-		buf = f.next(buf)
-		if len(buf) == 0 {
+		f.batch.flush()
+		var done bool
+		if buf, done = f.next(buf); done {
 			return
 		}
-		for _, c := range buf {
-			if c.flushOnce() {
-				again = append(again, c)
-			}
-		}
+		f.write(buf)
 		clear(buf)
-		if len(again) > 0 {
-			f.mu.Lock()
-			f.ready = append(f.ready, again...)
-			f.mu.Unlock()
-			clear(again)
-			again = again[:0]
+	}
+}
+
+// help writes clients from the ready list on the caller's goroutine until
+// the list is empty, beside the flush goroutines: a sender that queued a
+// full batch of fan-outs writes them (see coalescer.add).
+func (f *flusher) help() {
+	bufp := getClients()
+	defer putClients(bufp)
+	buf := slices.Grow(*bufp, flushChunk)
+	for {
+		f.mu.Lock()
+		buf = f.takeLocked(buf[:0:flushChunk])
+		f.mu.Unlock()
+		if len(buf) == 0 {
+			*bufp = buf
+			return
 		}
+		f.write(buf)
+		clear(buf)
+	}
+}
+
+// write writes each of cs once; those that got more meanwhile go back on
+// the ready list.
+func (f *flusher) write(cs []*Client) {
+	var again []*Client
+	for _, c := range cs {
+		if c.flushOnce() {
+			again = append(again, c)
+		}
+	}
+	if len(again) > 0 {
+		f.mu.Lock()
+		f.ready = append(f.ready, again...)
+		f.mu.Unlock()
 	}
 }
 
@@ -215,6 +265,7 @@ func (f *flusher) corkBegin() {
 // corkEnd releases every client held so far, whatever other corks are
 // still open.
 func (f *flusher) corkEnd() {
+	f.batch.flush() // what fn batched is released with the rest
 	f.mu.Lock()
 	f.corks.Add(-1)
 	if len(f.held) > 0 {

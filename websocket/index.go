@@ -3,6 +3,7 @@ package websocket
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/echows/echows/websocket/wire"
 )
@@ -22,6 +23,10 @@ type index struct {
 	users   map[string][]*Client
 	rooms   map[string]*memberSet
 	authed  map[*Client]struct{}
+	// version changes with every change of an audience (authenticate,
+	// remove, join, leave), under the write lock: a batch of fan-outs
+	// (see coalescer) is valid while it stays the same.
+	version atomic.Uint64
 }
 
 func newIndex() *index {
@@ -75,6 +80,7 @@ const (
 // added are the rooms c joined: those of rooms it was not in already.
 func (x *index) authenticate(c *Client, userID string, rooms []string, connected []byte, maxPerUser int) (res authResult, st start, added []string) {
 	x.mu.Lock()
+	x.version.Add(1)
 	defer x.mu.Unlock()
 	if x.clients[c.id] != c {
 		return authGone, startNone, nil
@@ -105,6 +111,7 @@ func (x *index) authenticate(c *Client, userID string, rooms []string, connected
 // made this instance listen to.
 func (x *index) remove(c *Client) (authed bool, rooms []string) {
 	x.mu.Lock()
+	x.version.Add(1)
 	defer x.mu.Unlock()
 	if x.clients[c.id] == c {
 		delete(x.clients, c.id)
@@ -145,6 +152,7 @@ func deleteClient(list []*Client, c *Client) []*Client {
 // could not join them all.
 func (x *index) join(c *Client, rooms []string, maxRooms int) (in int, added []string, err error) {
 	x.mu.Lock()
+	x.version.Add(1)
 	defer x.mu.Unlock()
 	if x.clients[c.id] != c {
 		return 0, nil, ErrClientNotFound
@@ -175,6 +183,7 @@ func (x *index) joinLocked(c *Client, room string) bool {
 // of its own id is not among them: it never leaves it.
 func (x *index) leave(c *Client, rooms []string) (left []string) {
 	x.mu.Lock()
+	x.version.Add(1)
 	defer x.mu.Unlock()
 	for _, room := range rooms {
 		i := slices.Index(c.rooms, room)
@@ -263,6 +272,29 @@ func (x *index) eachAuthed(fn func(*Client)) {
 		fn(c)
 	}
 	x.mu.RUnlock()
+}
+
+// audience appends to dst the clients of to, as eachInRoom, eachOfUser or
+// eachAuthed yields them, and returns the index's version they belong to.
+func (x *index) audience(to audience, dst []*Client) ([]*Client, uint64) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	switch to.kind {
+	case audienceRoom:
+		if set := x.rooms[to.name]; set != nil {
+			dst = append(dst, set.list...)
+		}
+		if c := x.ownerLocked(to.name); c != nil {
+			dst = append(dst, c)
+		}
+	case audienceUser:
+		dst = append(dst, x.users[to.name]...)
+	case audienceAll:
+		for c := range x.authed {
+			dst = append(dst, c)
+		}
+	}
+	return dst, x.version.Load()
 }
 
 // The each* functions call fn under the read lock: fn must not block; it

@@ -125,6 +125,45 @@ func (q *queue) push(c *Client, o *outbound, limit int, force bool) (pushResult,
 	return pushQueued, st
 }
 
+// pushAllResult is what became of a batch of messages (see pushAll).
+type pushAllResult struct {
+	queued, dropped int
+	first           bool // the client became backpressured
+	start           start
+}
+
+// pushAll queues msgs in order under the client's budget, as as many calls
+// of push would, under one lock: a batch of fan-outs (see coalescer) costs
+// each member one lock, not one per message.
+func (q *queue) pushAll(c *Client, msgs []*outbound, limit int) (r pushAllResult) {
+	q.mu.Lock()
+	if q.closed || q.dead {
+		q.mu.Unlock()
+		return r
+	}
+	for _, o := range msgs {
+		size := len(o.frame)
+		if q.backpressured || (q.bytes > 0 && q.bytes+size > limit) {
+			if q.dropLocked() == pushDroppedFirst {
+				r.first = true
+			}
+			r.dropped++
+			continue
+		}
+		if q.items == nil {
+			q.items = getBlock()
+		}
+		q.items = append(q.items, o)
+		q.bytes += size
+		r.queued++
+	}
+	if r.queued > 0 {
+		r.start = q.takeTokenLocked(c)
+	}
+	q.mu.Unlock()
+	return r
+}
+
 // dropLocked counts a data frame refused for the budget.
 func (q *queue) dropLocked() pushResult {
 	q.dropped++

@@ -8,7 +8,7 @@ import "testing"
 // written) may never see it empty: the list must then still hold about the
 // clients waiting, not every scheduling since it last emptied.
 func TestReviewReadyListStaysBoundedWhileNeverEmpty(t *testing.T) {
-	f := newFlusher(func() {}) // no goroutines: the test takes from the list itself
+	f := newFlusher(func() {}, new(coalescer)) // no goroutines: the test takes from the list itself
 	clients := make([]*Client, 300)
 	for i := range clients {
 		clients[i] = new(Client)
@@ -16,7 +16,7 @@ func TestReviewReadyListStaysBoundedWhileNeverEmpty(t *testing.T) {
 	f.add(clients...)
 	buf := make([]*Client, 0, flushChunk)
 	for range 20000 { // 5 M schedulings; never more than 300 clients waiting
-		buf = f.next(buf)
+		buf, _ = f.next(buf)
 		f.add(buf...) // each written client is scheduled again
 	}
 	f.mu.Lock()

@@ -48,6 +48,7 @@ type Server struct {
 	hookCancel context.CancelFunc
 
 	flush     *flusher
+	batch     coalescer // fan-outs of a burst, not yet queued
 	interest  interests                          // what the broker must hear for this instance's clients
 	memSub    atomic.Pointer[memorySubscription] // the subscription, when the broker is a MemoryBroker
 	inbox     chan inboxItem                     // broker payloads for dispatchInbox
@@ -94,13 +95,14 @@ func New(cfg Config) (*Server, error) {
 	_, s.interest.off = s.broker.(*MemoryBroker)
 	s.hookCtx, s.hookCancel = context.WithCancel(context.Background())
 	s.m.epoch = time.Now()
+	s.batch.s = s
 	s.flush = newFlusher(func() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			s.flush.run()
 		}()
-	})
+	}, &s.batch)
 	s.upgrader = gws.Upgrader{
 		ReadBufferSize:  0,                 // gorilla reads through the reader hijackWriter.Hijack returns
 		WriteBufferPool: unusedWritePool{}, // the server writes frames itself

@@ -194,7 +194,7 @@ func frameIndex(frame []byte) (int, error) {
 // sparse grants one inline slot at a time, never under a cork, never while
 // flush goroutines run, and never right after a fan-out.
 func TestSparse(t *testing.T) {
-	f := newFlusher(func() {})
+	f := newFlusher(func() {}, new(coalescer))
 	f.endedLongAgo()
 	if !f.sparse() {
 		t.Fatal("a fan-out long after the last one is not sparse")

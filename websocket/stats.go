@@ -352,6 +352,7 @@ func closeCodeOf(frame []byte) int32 {
 // Stats returns a snapshot of the server's counters and gauges. It takes
 // the index's read lock once, briefly; call it as often as a scraper does.
 func (s *Server) Stats() Stats {
+	s.batch.flush() // count batched messages as queued, as they would be unbatched
 	m := &s.m
 	st := Stats{
 		Unauthorized:   int(max(0, m.unauthorized.Load())),
