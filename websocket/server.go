@@ -48,7 +48,7 @@ type Server struct {
 	hookCancel context.CancelFunc
 
 	flush     *flusher
-	batch     coalescer // fan-outs of a burst, not yet queued
+	batch     coalescer                          // fan-outs of a burst, not yet queued
 	interest  interests                          // what the broker must hear for this instance's clients
 	memSub    atomic.Pointer[memorySubscription] // the subscription, when the broker is a MemoryBroker
 	inbox     chan inboxItem                     // broker payloads for dispatchInbox
