@@ -162,6 +162,7 @@ func (c *Client) Encrypted() bool { return c.encrypted.Load() }
 // Backpressured reports whether the client's outbound queue is over the
 // BackpressureLimit (messages to it are being dropped).
 func (c *Client) Backpressured() bool {
+	c.server.batch.flush() // a batched send counts as sent
 	c.out.mu.Lock()
 	defer c.out.mu.Unlock()
 	return c.out.backpressured
@@ -172,6 +173,7 @@ func (c *Client) Backpressured() bool {
 // costs beyond its connection, bounded by BackpressureLimit plus a few
 // control frames.
 func (c *Client) QueuedBytes() int {
+	c.server.batch.flush() // a batched send counts as sent
 	c.out.mu.Lock()
 	defer c.out.mu.Unlock()
 	return c.out.bytes
@@ -180,6 +182,7 @@ func (c *Client) QueuedBytes() int {
 // Dropped returns how many messages to the client were dropped for
 // backpressure.
 func (c *Client) Dropped() uint64 {
+	c.server.batch.flush() // a batched send counts as sent
 	c.out.mu.Lock()
 	defer c.out.mu.Unlock()
 	return c.out.dropped
@@ -259,7 +262,8 @@ func (c *Client) sendError(text string) {
 
 // deliver queues o for c, through the transformer when c is encrypted, and
 // reports whether it was queued. It must not be called under the index
-// lock (a drop is logged).
+// lock (a drop is logged), nor under a queue's, the flusher's or the
+// coalescer's (it queues a waiting batch first).
 func (c *Client) deliver(o *outbound) bool {
 	c.server.batch.flush() // batched messages sent before it go first
 	res, st := c.push(o)

@@ -7,12 +7,13 @@ import (
 )
 
 // batchLen is how many messages a batch of fan-outs holds before the
-// sender's call queues and writes them: as uWebSockets' topic tree drains
-// every 32 messages. Each member then gets them in one write call, and a
-// message waits for at most 31 others before its write starts, whatever
-// the scheduler does. A batch of inlineFlush bytes is full too, so large
-// messages are not held back for a count, and a client held by a cork
-// still reaches corkLimit as early as it would unbatched.
+// sender's call queues and writes them, as uWebSockets' topic tree drains
+// every 32 messages: each member then gets them in one write call, and a
+// message in a burst waits for at most 31 others before the sender writes
+// it. A batch that does not fill waits for the next send or a flush
+// goroutine. A batch of inlineFlush bytes is full too, so large messages
+// are not held back for a count, and a client held by a cork still reaches
+// corkLimit as early as it would unbatched.
 const batchLen = 32
 
 // audienceKind says what a fan-out's audience is named by.
@@ -31,9 +32,10 @@ type audience struct {
 }
 
 // coalescer batches consecutive fan-outs to the same audience in a burst,
-// so that a room message costs its sender O(1) rather than a queue lock and
+// so that a message costs its sender O(1) rather than a queue lock and
 // append per member: the batch is queued for each member in one go (one
-// lock, the messages appended together), and written right after.
+// lock, the messages appended together), and when it is full the sender
+// writes it right after.
 //
 // A batch holds messages for one audience, with the members the index had
 // when its first message came; it is valid while the index's version stays
@@ -41,10 +43,13 @@ type audience struct {
 // message still reaches exactly the clients that were its audience when it
 // was sent. It is queued for its members when it is full (by the sender,
 // who then writes it: see add), when a message for another audience or
-// with other members comes, and before anything else is queued for any
-// client (see flush): so every client gets its messages in the order they
-// were sent, batched or not. Otherwise a flush goroutine queues it: the
-// flusher keeps one running while a batch waits.
+// with other members comes, and before anything else is queued for a
+// client that may be among them (see flush): so every client gets its
+// messages in the order they were sent, batched or not. Otherwise a flush
+// goroutine queues it: the flusher keeps one running while a batch waits.
+//
+// Lock order: mu, then the index's read lock, a queue's lock, the
+// flusher's. Nothing under mu logs, calls a hook or writes a socket.
 type coalescer struct {
 	s       *Server
 	mu      sync.Mutex
@@ -60,73 +65,105 @@ type coalescer struct {
 // is fanOut's path for a message in a burst (not sparse, no exclusions).
 func (b *coalescer) add(to audience, event string, data json.RawMessage, source string) bool {
 	s := b.s
+	var q queued
+	defer q.after(s) // deferred: runs once b.mu is released
 	b.mu.Lock()
-	var backpressured []*Client
 	if !b.pending.Load() || b.to != to || b.version != s.index.version.Load() {
-		backpressured = b.queueLocked()
+		b.queueLocked(&q)
 		b.members, b.version = s.index.audience(to, b.members[:0])
 		b.to = to
 		if len(b.members) == 0 {
 			b.mu.Unlock()
-			b.after(backpressured)
 			return false
 		}
 	}
-	o := s.newMessage(event, data, source)
+	o, repaired := s.buildMessage(event, data)
+	if repaired {
+		q.repaired = source
+	}
 	b.msgs = append(b.msgs, o)
 	b.bytes += len(o.frame)
 	full := len(b.msgs) >= batchLen || b.bytes >= inlineFlush
 	switch {
 	case full:
-		backpressured = append(backpressured, b.queueLocked()...)
+		b.queueLocked(&q)
 	case !b.pending.Load():
 		b.pending.Store(true)
-		s.flush.ensure() // queues the batch if the sender does not fill it
+		if !s.flush.ensure() { // shutting down: no flush goroutine may start
+			b.queueLocked(&q)
+		}
 	}
 	b.mu.Unlock()
-	b.after(backpressured)
 	if full {
 		// Write what was just queued from this call, as uWebSockets' drain
 		// does: the sender pays for its burst, and each member's batch
 		// goes out now rather than when the scheduler next runs a flush
 		// goroutine.
-		s.flush.help()
+		q.help = true
 	}
 	return true
 }
 
 // flush queues what is batched. Everything that queues a data or close
-// frame for a client calls it first, outside any lock: the client must get
-// batched messages sent before it first.
+// frame for a client that may be in the batch calls it first, outside any
+// of the locks above: the client must get batched messages sent before it
+// first. (The connected frame need not: it is queued under the index's
+// lock as the client joins every audience, so no batch has it yet.)
 func (b *coalescer) flush() {
 	if !b.pending.Load() {
 		return
 	}
+	var q queued
 	b.mu.Lock()
-	backpressured := b.queueLocked()
+	b.queueLocked(&q)
 	b.mu.Unlock()
-	b.after(backpressured)
+	q.after(b.s)
 }
 
-// queueLocked queues the batch for each of its members and hands them to
-// the flush goroutines. It returns the members that became backpressured,
-// for after: what that does (a log line, a close with
-// CloseOnBackpressureLimit) must not run under b.mu.
-func (b *coalescer) queueLocked() (backpressured []*Client) {
+// queued is what queueing a batch left to do once the coalescer's lock is
+// released: members that became backpressured (a log line, a close with
+// CloseOnBackpressureLimit), members past inlineFlush to write now, a
+// message whose invalid UTF-8 was repaired (logged), and, for a full
+// batch, the ready list to write.
+type queued struct {
+	backpressured []*Client
+	inline        []*Client
+	repaired      string // the source to log, when set
+	help          bool
+}
+
+func (q *queued) after(s *Server) {
+	if q.repaired != "" {
+		s.invalidUTF8(q.repaired)
+	}
+	for _, c := range q.backpressured {
+		s.backpressured(c)
+	}
+	for _, c := range q.inline {
+		c.kick(startInline)
+	}
+	if q.help {
+		s.flush.help()
+	}
+}
+
+// queueLocked queues the batch for each of its members, hands them to the
+// flush goroutines, and leaves the rest to q.after.
+func (b *coalescer) queueLocked(q *queued) {
 	if len(b.msgs) == 0 {
-		return nil
+		return
 	}
 	s := b.s
 	limit := s.cfg.BackpressureLimit
 	startBuf := getClients()
 	starts := *startBuf
-	var queued, dropped int
+	var n, dropped int
 	for _, c := range b.members {
 		r := c.out.pushAll(c, b.msgs, limit)
-		queued += r.queued
+		n += r.queued
 		dropped += r.dropped
 		if r.first {
-			backpressured = append(backpressured, c)
+			q.backpressured = append(q.backpressured, c)
 		}
 		switch r.start {
 		case startFlush:
@@ -134,8 +171,10 @@ func (b *coalescer) queueLocked() (backpressured []*Client) {
 				s.flush.add(starts...)
 				starts = starts[:0]
 			}
-		case startPromote, startInline: // past a bound: no need to wait for a cork, or for its turn
+		case startPromote: // held by a cork past corkLimit
 			s.flush.promote(c)
+		case startInline: // past inlineFlush while waiting for a flush goroutine
+			q.inline = append(q.inline, c)
 		case startGoroutine:
 			c.kick(r.start)
 		}
@@ -143,7 +182,7 @@ func (b *coalescer) queueLocked() (backpressured []*Client) {
 	s.flush.add(starts...)
 	*startBuf = starts
 	putClients(startBuf)
-	s.m.deliveries.Add(uint64(queued))
+	s.m.deliveries.Add(uint64(n))
 	s.dropped.Add(uint64(dropped))
 	clear(b.msgs)
 	b.msgs, b.bytes = b.msgs[:0], 0
@@ -153,13 +192,4 @@ func (b *coalescer) queueLocked() (backpressured []*Client) {
 		b.members = nil // a huge audience: let the GC have the array
 	}
 	b.pending.Store(false) // last: flush must not return before the members have it
-	return backpressured
-}
-
-// after acts on the members that became backpressured while a batch was
-// queued, as afterPush does for one message.
-func (b *coalescer) after(backpressured []*Client) {
-	for _, c := range backpressured {
-		b.s.backpressured(c)
-	}
 }

@@ -20,17 +20,25 @@ const maxUTF8Sources = 64
 // newMessage builds the outbound message for one send: its frame is
 // encoded once, whatever the number of recipients.
 func (s *Server) newMessage(event string, data json.RawMessage, source string) *outbound {
-	frame, repaired := messageFrame(event, data)
+	o, repaired := s.buildMessage(event, data)
 	if repaired {
 		s.invalidUTF8(source)
 	}
+	return o
+}
+
+// buildMessage is newMessage without the log line for invalid UTF-8, for a
+// caller under a lock: it reports repaired, and the caller calls
+// invalidUTF8 once it released the lock (the logger is the app's).
+func (s *Server) buildMessage(event string, data json.RawMessage) (o *outbound, repaired bool) {
+	frame, repaired := messageFrame(event, data)
 	var sem chan struct{}
 	if s.cfg.TransformOutbound != nil {
 		sem = make(chan struct{}, s.cfg.EncryptedBatchLimit)
 	}
-	o := &outbound{event: event, data: data, frame: frame, sem: sem}
+	o = &outbound{event: event, data: data, frame: frame, sem: sem}
 	s.m.numbered(o)
-	return o
+	return o, repaired
 }
 
 // errorMessage builds an error event with text.

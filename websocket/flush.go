@@ -48,6 +48,7 @@ type flusher struct {
 	corks   atomic.Int32
 	start   func() // starts one flush goroutine
 	batch   *coalescer
+	stopped bool // see stop
 
 	// For sparse: when the last fan-out ended (since epoch), whether it
 	// came after a gap, and whether a fan-out is writing its members
@@ -144,13 +145,29 @@ func (f *flusher) promote(c *Client) {
 }
 
 // ensure starts a flush goroutine when none runs: one that will queue the
-// batch of fan-outs that just began waiting (see next).
-func (f *flusher) ensure() {
+// batch of fan-outs that just began waiting (see next). It reports false,
+// starting none, once the server is shutting down (see stop): the caller
+// then queues the batch itself.
+func (f *flusher) ensure() bool {
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return false
+	}
 	if f.running == 0 {
 		f.running++
 		f.start()
 	}
+	return true
+}
+
+// stop makes ensure start no more flush goroutines: Shutdown calls it once
+// every client has been closed, before it waits for the server's
+// goroutines. (The flush goroutines add starts are for clients whose queue
+// took a frame, so open ones, whose readers the wait also covers.)
+func (f *flusher) stop() {
+	f.mu.Lock()
+	f.stopped = true
 	f.mu.Unlock()
 }
 
@@ -220,24 +237,30 @@ func (f *flusher) run() {
 	}
 }
 
-// help writes clients from the ready list on the caller's goroutine until
-// the list is empty, beside the flush goroutines: a sender that queued a
-// full batch of fan-outs writes them (see coalescer.add).
+// help writes clients from the ready list on the caller's goroutine, beside
+// the flush goroutines: a sender that queued a full batch of fan-outs
+// writes it (see coalescer.add). It writes at most as many clients as the
+// list held when it began, so a sender's call is bounded by what was
+// waiting then, however fast others add to the list.
 func (f *flusher) help() {
 	bufp := getClients()
 	defer putClients(bufp)
 	buf := slices.Grow(*bufp, flushChunk)
-	for {
+	f.mu.Lock()
+	left := len(f.ready) - f.head
+	f.mu.Unlock()
+	for left > 0 {
 		f.mu.Lock()
-		buf = f.takeLocked(buf[:0:flushChunk])
+		buf = f.takeLocked(buf[:0:min(left, flushChunk)])
 		f.mu.Unlock()
 		if len(buf) == 0 {
-			*bufp = buf
-			return
+			break
 		}
+		left -= len(buf)
 		f.write(buf)
 		clear(buf)
 	}
+	*bufp = buf[:0]
 }
 
 // write writes each of cs once; those that got more meanwhile go back on

@@ -225,6 +225,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, c := range s.index.all() {
 		c.closeWith(wire.CloseGoingAway, wire.ReasonShuttingDown)
 	}
+	s.flush.stop() // a batch sent from now on is queued by its sender: see ensure
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	var err error

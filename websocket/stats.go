@@ -350,7 +350,9 @@ func closeCodeOf(frame []byte) int32 {
 }
 
 // Stats returns a snapshot of the server's counters and gauges. It takes
-// the index's read lock once, briefly; call it as often as a scraper does.
+// the index's read lock once, briefly, after queueing a waiting batch of
+// fan-outs for its members (so a batched send counts as sent); call it as
+// often as a scraper does.
 func (s *Server) Stats() Stats {
 	s.batch.flush() // count batched messages as queued, as they would be unbatched
 	m := &s.m
