@@ -163,8 +163,9 @@ func (f *flusher) ensure() bool {
 
 // stop makes ensure start no more flush goroutines: Shutdown calls it once
 // every client has been closed, before it waits for the server's
-// goroutines. (The flush goroutines add starts are for clients whose queue
-// took a frame, so open ones, whose readers the wait also covers.)
+// goroutines. (add starts flush goroutines only for clients whose queue
+// took a frame: open clients, whose readers' counts keep that wait from
+// ending first.)
 func (f *flusher) stop() {
 	f.mu.Lock()
 	f.stopped = true
