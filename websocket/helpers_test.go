@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -291,3 +292,13 @@ func settle(t *testing.T, ts *testServer, ids ...string) {
 		return ts.flush.running == 0
 	})
 }
+
+// endedLongAgo makes the next fan-out sparse whatever the clock says: the
+// last one ended long ago, and came after a gap too. endedJustNow makes it
+// dense: the last fan-out "ends" in the future.
+func (f *flusher) endedLongAgo() {
+	f.lastDone.Store(-int64(time.Hour))
+	f.gapped.Store(true)
+}
+
+func (f *flusher) endedJustNow() { f.lastDone.Store(math.MaxInt64 / 2) }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -54,16 +53,6 @@ func inRoom(t *testing.T, ts *testServer, room string, n int) []*wstest.Raw {
 	settle(t, ts, ids...)
 	return rs
 }
-
-// endedLongAgo makes the next fan-out sparse whatever the clock says: the
-// last one ended long ago, and came after a gap too. endedJustNow makes it
-// dense: the last fan-out "ends" in the future.
-func (f *flusher) endedLongAgo() {
-	f.lastDone.Store(-int64(time.Hour))
-	f.gapped.Store(true)
-}
-
-func (f *flusher) endedJustNow() { f.lastDone.Store(math.MaxInt64 / 2) }
 
 // Who writes a fan-out's members: the sender's call for a message that
 // comes alone (no flush goroutine starts, and every member has it when the
