@@ -115,3 +115,36 @@ func BenchmarkInboundRouting(b *testing.B) {
 }
 
 func runtimeGosched() { runtime.Gosched() }
+
+// BenchmarkFanOutManyRooms sends from every processor at once, each
+// message to one of 100 rooms of 10 members: concurrent bursts to
+// different audiences, which take turns on the server's one batch (see
+// coalescer). It waits until every member got every message.
+func BenchmarkFanOutManyRooms(b *testing.B) {
+	const rooms, perRoom = 100, 10
+	ts := startServer(b, Config{Settings: Settings{BackpressureLimit: 64 << 20}, Logger: quietLogger()})
+	ids, received, _ := benchClients(b, ts, rooms*perRoom)
+	for i, id := range ids {
+		if err := ts.JoinRoom(id, fmt.Sprint("r", i%rooms)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	data := map[string]string{"text": "a 64-byte chat message, give or take a few bytes of padding."}
+	raw, _ := encodeMessage("bench", data)
+	frame, _ := messageFrame("chat", raw)
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			room := fmt.Sprint("r", next.Add(1)%rooms)
+			if err := ts.Local().ToRoom(room, "chat", data); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	waitBytes(b, received, int64(len(frame))*perRoom*int64(b.N))
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*perRoom), "ns/delivery")
+}

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"encoding/json"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 )
@@ -51,7 +52,11 @@ type audience struct {
 // Lock order: mu, then the index's read lock, a queue's lock, the
 // flusher's. Nothing under mu logs, calls a hook or writes a socket.
 type coalescer struct {
-	s       *Server
+	s *Server
+	// last is the audience of the last fan-out in a burst (see repeats).
+	seed maphash.Seed
+	last atomic.Uint64
+
 	mu      sync.Mutex
 	pending atomic.Bool // msgs is not empty; cleared only once they are queued
 	to      audience
@@ -59,6 +64,17 @@ type coalescer struct {
 	members []*Client // the audience, while pending
 	msgs    []*outbound
 	bytes   int // msgs' frames
+}
+
+// repeats reports whether the fan-out in a burst before this one had the
+// same audience, and records to as the last. Only then is a message
+// batched: bursts to different audiences from concurrent senders (many
+// small rooms) would each make a batch of one message, and take turns on
+// the batch's lock for nothing, where unbatched they queue in parallel.
+// (Two audiences with the same hash only batch a little more.)
+func (b *coalescer) repeats(to audience) bool {
+	h := maphash.String(b.seed, to.name) + uint64(to.kind)
+	return b.last.Swap(h) == h
 }
 
 // add batches a message for to, and reports whether to has any client. It

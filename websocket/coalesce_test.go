@@ -89,16 +89,65 @@ func TestBatchedFanOutsGoBeforeTheClose(t *testing.T) {
 }
 
 // A batch that never fills is queued and written with no further send:
-// by the flush goroutine that was started for it.
+// by the flush goroutine that was started for it (the first message of
+// the burst, not batched, has been written and its flush goroutine is
+// gone before the batch begins).
 func TestBatchTailIsDelivered(t *testing.T) {
 	ts := startServer(t, Config{})
 	m := ts.members(t, "a", "b")
-	for i := range 3 {
+	ts.flush.endedJustNow()
+	ts.Local().Broadcast("r", 0)
+	for _, x := range m {
+		expectSeq(t, x.c, x.id, []string{"r0"})
+	}
+	settle(t, ts, m[0].id, m[1].id)
+	for i := 1; i < 3; i++ {
 		ts.flush.endedJustNow()
 		ts.Local().Broadcast("r", i)
 	}
+	if !ts.batch.pending.Load() {
+		t.Fatal("the burst's messages were not batched")
+	}
 	for _, x := range m {
-		expectSeq(t, x.c, x.id, []string{"r0", "r1", "r2"})
+		expectSeq(t, x.c, x.id, []string{"r1", "r2"})
+	}
+}
+
+// Which messages of a burst are batched: those to the audience of the
+// fan-out before them. Bursts that alternate audiences (concurrent senders
+// to many rooms) are queued message by message, as is a burst's first.
+func TestWhatIsBatched(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		rooms []string
+		held  int // messages in the batch after the burst
+	}{
+		{"one room", []string{"x", "x", "x", "x"}, 3},
+		{"alternating rooms", []string{"x", "y", "x", "y"}, 0},
+		{"a room, then another", []string{"x", "x", "y", "y"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, Config{})
+			m := ts.members(t, "a")
+			for _, r := range []string{"x", "y"} {
+				if err := ts.JoinRoom(m[0].id, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var want []string
+			for i, r := range tc.rooms {
+				ts.flush.endedJustNow()
+				ts.Local().ToRoom(r, r, i)
+				want = append(want, fmt.Sprint(r, i))
+			}
+			ts.batch.mu.Lock()
+			held := len(ts.batch.msgs)
+			ts.batch.mu.Unlock()
+			if held != tc.held {
+				t.Errorf("%d messages batched, want %d", held, tc.held)
+			}
+			expectSeq(t, m[0].c, m[0].id, want)
+		})
 	}
 }
 

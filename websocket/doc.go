@@ -67,10 +67,10 @@
 // CloseOnBackpressureLimit) until its queue drains. Writes are batched
 // where the producer's work ends: a client's queue goes on a flush list
 // when it gets its first frame, and a flush goroutine writes everything the
-// client has by the time its turn comes in one call. In a burst, up to 32
-// messages to the same audience are held together and queued for each
-// member at once; the send that fills the batch writes them, one call per
-// member, as uWebSockets' topic tree drains every 32 messages. Anything
+// client has by the time its turn comes in one call. In a burst to one
+// audience, up to 32 messages are held together and queued for each member
+// at once; the send that fills the batch writes them, one call per member,
+// as uWebSockets' topic tree drains every 32 messages. Anything
 // else sent to any client queues the waiting batch first, so each client
 // gets messages in the order they were sent. In steady traffic
 // (two messages in a row, each at least a millisecond after the fan-out

@@ -100,14 +100,16 @@ func (s *Server) toAll(event string, data json.RawMessage, exclude []string, sou
 // publishing call: one pass over the members' memory, and no flush
 // goroutine to start. With more than one processor the flush goroutines
 // take all but the last flushChunk members, so a large room is written in
-// parallel. Messages that come close together are batched (see coalescer):
-// up to batchLen messages to the same audience are queued for each member
-// in one go, and written in one call per member. A burst with exclusions
-// is queued message by message, and written by the flush goroutines.
+// parallel. Messages that come close together, each to the audience of the
+// one before, are batched (see coalescer): up to batchLen of them are
+// queued for each member in one go, and written in one call per member.
+// Other messages in a burst (its first, one with exclusions, senders that
+// alternate audiences) are queued message by message, and written by the
+// flush goroutines.
 func (s *Server) fanOut(to audience, event string, data json.RawMessage, exclude []string, source string) bool {
 	inline := s.flush.sparse()
 	defer s.flush.fanOutDone(inline)
-	if !inline && len(exclude) == 0 {
+	if !inline && len(exclude) == 0 && s.batch.repeats(to) {
 		return s.batch.add(to, event, data, source)
 	}
 	s.batch.flush()

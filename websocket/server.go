@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"strings"
 	"sync"
@@ -95,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 	_, s.interest.off = s.broker.(*MemoryBroker)
 	s.hookCtx, s.hookCancel = context.WithCancel(context.Background())
 	s.m.epoch = time.Now()
-	s.batch.s = s
+	s.batch.s, s.batch.seed = s, maphash.MakeSeed()
 	s.flush = newFlusher(func() {
 		s.wg.Add(1)
 		go func() {
