@@ -63,7 +63,8 @@ type coalescer struct {
 	version uint64    // the index's, when members were collected
 	members []*Client // the audience, while pending
 	msgs    []*outbound
-	bytes   int // msgs' frames
+	bytes   int    // msgs' frames
+	added   uint64 // messages ever batched, which tests read: when a batch is queued depends on the scheduler
 }
 
 // repeats reports whether the fan-out in a burst before this one had the
@@ -99,6 +100,7 @@ func (b *coalescer) add(to audience, event string, data json.RawMessage, source 
 	}
 	b.msgs = append(b.msgs, o)
 	b.bytes += len(o.frame)
+	b.added++
 	full := len(b.msgs) >= batchLen || b.bytes >= inlineFlush
 	switch {
 	case full:

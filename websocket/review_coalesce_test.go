@@ -545,11 +545,9 @@ func TestReviewCoalesceBrokerBurstKeepsOrder(t *testing.T) {
 	}
 }
 
-// BUG (low): Client.Dropped and Client.Backpressured lag a batched send.
-// Unbatched, a message refused for the budget was counted before the
-// sending call returned; batched, it is counted only once something
-// queues the batch (the flush goroutine, a later send). Stats queues the
-// batch first for exactly this reason; the per-client accessors do not.
+// Client.Dropped and Client.Backpressured are current when a batched send
+// returns, as they were unbatched: a refusal is counted when the batch is
+// queued, so the accessors queue a waiting batch first (as Stats does).
 // Here the client has 500 bytes waiting in a held write and a budget of
 // 1000: each 600-byte broadcast is refused.
 func TestReviewCoalesceClientDroppedIsCurrentAfterTheSend(t *testing.T) {
@@ -576,14 +574,11 @@ func TestReviewCoalesceClientDroppedIsCurrentAfterTheSend(t *testing.T) {
 	ts.expectNothing(t, m[0].c, m[0].id)
 }
 
-// BUG (medium): add builds the message (newMessage) under the batch's
-// lock, and newMessage logs invalid UTF-8 through the server's Logger: a
-// user's slog handler then runs under coalescer.mu. A handler that calls
-// the server (a log feed to an admin room, a handler that reads Stats
-// while a batch is pending) deadlocks the sender and then every send,
-// close and Stats; a slow handler stalls them all. Before the change
-// newMessage ran outside every lock. The handler here makes its call on
-// another goroutine and gives up after a while, so the test fails
+// The log line for a repaired (invalid UTF-8) message is written after the
+// batch's lock is released: the app's slog handler may call the server (a
+// log feed to an admin room, Stats), which would deadlock under it, and a
+// slow handler would stall every sender. The handler here makes its call
+// on another goroutine and gives up after a while, so the test fails
 // instead of hanging.
 func TestReviewCoalesceLoggerRunsOutsideTheBatchLock(t *testing.T) {
 	var srv atomic.Pointer[Server]
@@ -622,17 +617,13 @@ func TestReviewCoalesceLoggerRunsOutsideTheBatchLock(t *testing.T) {
 	m[0].c.expect("bad\uFFFDevent")
 }
 
-// BUG (medium-low): queueLocked turns startInline into flush.promote,
-// which only puts the client on the ready list. Unbatched, a client that
-// accumulated inlineFlush bytes while waiting for a flush goroutine was
-// written by the sender's own call (c.kick(startInline)): "a producer
-// that queues faster than the flush goroutines get to run (one core, a
-// send loop) then writes in batches of this size instead of waiting for
-// the scheduler". Batched, the sender writes only when a batch fills
-// (flusher.help); when consecutive messages go to different audiences no
-// batch ever fills, and a member's queue grows without bound until the
-// scheduler runs a flush goroutine (up to BackpressureLimit: then drops).
-// The flush goroutines are held back here, as one busy core does.
+// A member that accumulates inlineFlush bytes while waiting for a flush
+// goroutine is written by the sender's call, batched or not, so a producer
+// faster than the scheduler (one core, a send loop) writes in bounded
+// batches: here messages alternate audiences, so no batch fills (and
+// since coalescer.repeats none is batched at all), and the flush
+// goroutines are held back, as one busy core does. The queue must stay
+// near inlineFlush, not grow to BackpressureLimit.
 func TestReviewCoalesceInlineFlushBoundsAQueueAcrossAudiences(t *testing.T) {
 	s := newServer(t, Config{Settings: Settings{DefaultRooms: []string{}, HeartbeatInterval: time.Hour}})
 	var gate atomic.Bool
