@@ -174,7 +174,7 @@ func (b *coalescer) queueLocked(q *queued) {
 	s := b.s
 	limit := s.cfg.BackpressureLimit
 	startBuf := getClients()
-	starts := *startBuf
+	f := fan{s: s, starts: *startBuf}
 	var n, dropped int
 	for _, c := range b.members {
 		r := c.out.pushAll(c, b.msgs, limit)
@@ -185,10 +185,7 @@ func (b *coalescer) queueLocked(q *queued) {
 		}
 		switch r.start {
 		case startFlush:
-			if starts = append(starts, c); len(starts) == flushChunk {
-				s.flush.add(starts...)
-				starts = starts[:0]
-			}
+			f.schedule(c)
 		case startPromote: // held by a cork past corkLimit
 			s.flush.promote(c)
 		case startInline: // past inlineFlush while waiting for a flush goroutine
@@ -197,8 +194,8 @@ func (b *coalescer) queueLocked(q *queued) {
 			c.kick(r.start)
 		}
 	}
-	s.flush.add(starts...)
-	*startBuf = starts
+	s.flush.add(f.starts...)
+	*startBuf = f.starts
 	putClients(startBuf)
 	s.m.deliveries.Add(uint64(n))
 	s.dropped.Add(uint64(dropped))

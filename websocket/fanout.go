@@ -156,11 +156,17 @@ type fan struct {
 // queue queues the message for c and leaves the writing to the flush
 // goroutines, handing them members flushChunk at a time.
 func (f *fan) queue(c *Client) {
-	st := f.push(c)
-	if st != startFlush {
+	if st := f.push(c); st != startFlush {
 		c.kick(st)
 		return
 	}
+	f.schedule(c)
+}
+
+// schedule hands c, whose write token was just taken (startFlush), to the
+// flush goroutines, flushChunk clients at a time; the caller adds the
+// rest (f.starts) when done.
+func (f *fan) schedule(c *Client) {
 	if f.starts = append(f.starts, c); len(f.starts) == flushChunk {
 		f.s.flush.add(f.starts...)
 		f.starts = f.starts[:0]
@@ -171,13 +177,10 @@ func (f *fan) queue(c *Client) {
 // writes it at once, as a flush goroutine would.
 func (f *fan) write(c *Client) {
 	st := f.push(c)
-	if st != startFlush {
-		c.kick(st)
-		return
+	if st == startFlush {
+		st = startInline
 	}
-	if c.flushOnce() {
-		f.s.flush.promote(c)
-	}
+	c.kick(st)
 }
 
 // push queues the message for c, unless c is excluded, and says who must

@@ -267,7 +267,8 @@ func (f *flusher) help() {
 // write writes each of cs once; those that got more meanwhile go back on
 // the ready list.
 func (f *flusher) write(cs []*Client) {
-	var again []*Client
+	var arr [16]*Client // does not escape: append copies into f.ready
+	again := arr[:0]
 	for _, c := range cs {
 		if c.flushOnce() {
 			again = append(again, c)

@@ -241,31 +241,8 @@ func (x *index) ownerLocked(room string) *Client {
 	return nil
 }
 
-// eachInRoom calls fn for every member of room under the read lock, the
-// client whose own-id room it is included.
-func (x *index) eachInRoom(room string, fn func(*Client)) {
-	x.mu.RLock()
-	if set := x.rooms[room]; set != nil {
-		for _, c := range set.list {
-			fn(c)
-		}
-	}
-	if c := x.ownerLocked(room); c != nil {
-		fn(c)
-	}
-	x.mu.RUnlock()
-}
-
-// eachOfUser calls fn for every client of userID under the read lock.
-func (x *index) eachOfUser(userID string, fn func(*Client)) {
-	x.mu.RLock()
-	for _, c := range x.users[userID] {
-		fn(c)
-	}
-	x.mu.RUnlock()
-}
-
-// eachAuthed calls fn for every authenticated client under the read lock.
+// eachAuthed calls fn for every authenticated client under the read lock:
+// fn must not block; it may only enqueue.
 func (x *index) eachAuthed(fn func(*Client)) {
 	x.mu.RLock()
 	for c := range x.authed {
@@ -274,8 +251,10 @@ func (x *index) eachAuthed(fn func(*Client)) {
 	x.mu.RUnlock()
 }
 
-// audience appends to dst the clients of to, as eachInRoom, eachOfUser or
-// eachAuthed yields them, and returns the index's version they belong to.
+// audience appends to dst the clients of to (a room's members and the
+// client whose own-id room it is, a user's clients, or every authenticated
+// client) and returns the index's version they belong to. The list is safe
+// to use without the lock.
 func (x *index) audience(to audience, dst []*Client) ([]*Client, uint64) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -295,15 +274,6 @@ func (x *index) audience(to audience, dst []*Client) ([]*Client, uint64) {
 		}
 	}
 	return dst, x.version.Load()
-}
-
-// The each* functions call fn under the read lock: fn must not block; it
-// may only enqueue. snapshot turns one of them into a list, safe to use
-// without the lock.
-func snapshot(each func(fn func(*Client))) []*Client {
-	var out []*Client
-	each(func(c *Client) { out = append(out, c) })
-	return out
 }
 
 func (x *index) counts() (clients, authed, users, rooms int) {

@@ -104,25 +104,37 @@ const (
 // push queues a message under the client's budget (limit bytes); with
 // force (the connected frame) the budget does not apply.
 func (q *queue) push(c *Client, o *outbound, limit int, force bool) (pushResult, start) {
-	size := len(o.frame)
 	q.mu.Lock() // not deferred: this runs once per recipient of every message
 	if q.closed || q.dead {
 		q.mu.Unlock()
 		return pushClosed, startNone
 	}
+	res, st := q.appendLocked(o, limit, force), startNone
+	if res == pushQueued {
+		st = q.takeTokenLocked(c)
+	}
+	q.mu.Unlock()
+	return res, st
+}
+
+// appendLocked queues o under the budget (limit bytes, unless force), or
+// counts it dropped.
+func (q *queue) appendLocked(o *outbound, limit int, force bool) pushResult {
+	size := len(o.frame)
 	if !force && (q.backpressured || (q.bytes > 0 && q.bytes+size > limit)) {
-		res := q.dropLocked()
-		q.mu.Unlock()
-		return res, startNone
+		q.dropped++
+		if q.backpressured {
+			return pushDropped
+		}
+		q.backpressured = true
+		return pushDroppedFirst
 	}
 	if q.items == nil {
 		q.items = getBlock()
 	}
 	q.items = append(q.items, o)
 	q.bytes += size
-	st := q.takeTokenLocked(c)
-	q.mu.Unlock()
-	return pushQueued, st
+	return pushQueued
 }
 
 // pushAllResult is what became of a batch of messages (see pushAll).
@@ -142,36 +154,21 @@ func (q *queue) pushAll(c *Client, msgs []*outbound, limit int) (r pushAllResult
 		return r
 	}
 	for _, o := range msgs {
-		size := len(o.frame)
-		if q.backpressured || (q.bytes > 0 && q.bytes+size > limit) {
-			if q.dropLocked() == pushDroppedFirst {
-				r.first = true
-			}
+		switch q.appendLocked(o, limit, false) {
+		case pushQueued:
+			r.queued++
+		case pushDroppedFirst:
+			r.first = true
+			fallthrough
+		default:
 			r.dropped++
-			continue
 		}
-		if q.items == nil {
-			q.items = getBlock()
-		}
-		q.items = append(q.items, o)
-		q.bytes += size
-		r.queued++
 	}
 	if r.queued > 0 {
 		r.start = q.takeTokenLocked(c)
 	}
 	q.mu.Unlock()
 	return r
-}
-
-// dropLocked counts a data frame refused for the budget.
-func (q *queue) dropLocked() pushResult {
-	q.dropped++
-	if q.backpressured {
-		return pushDropped
-	}
-	q.backpressured = true
-	return pushDroppedFirst
 }
 
 // setPong makes frame the pending pong, replacing one not yet written: RFC

@@ -262,12 +262,14 @@ func (s *Server) Clients() []*Client { return s.index.all() }
 
 // UserClients returns the clients of a user on this instance.
 func (s *Server) UserClients(userID string) []*Client {
-	return snapshot(func(fn func(*Client)) { s.index.eachOfUser(userID, fn) })
+	cs, _ := s.index.audience(audience{audienceUser, userID}, nil)
+	return cs
 }
 
 // RoomClients returns the clients in a room on this instance.
 func (s *Server) RoomClients(room string) []*Client {
-	return snapshot(func(fn func(*Client)) { s.index.eachInRoom(room, fn) })
+	cs, _ := s.index.audience(audience{audienceRoom, room}, nil)
+	return cs
 }
 
 // runHook calls fn, turning a panic into an error, and times it (see
