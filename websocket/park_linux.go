@@ -5,6 +5,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // parker keeps idle readers off goroutines: a connection with nothing to
@@ -67,7 +68,7 @@ func (s *Server) park(c *Client) bool {
 	if !c.armed {
 		op = syscall.EPOLL_CTL_ADD
 	}
-	if err := syscall.EpollCtl(p.epfd, op, c.fd, &ev); err != nil {
+	if err := epollCtl(p.epfd, op, c.fd, &ev); err != nil {
 		p.mu.Unlock()
 		return false // the epoll watch limit, say: read on this goroutine
 	}
@@ -108,7 +109,7 @@ func (c *Client) dropSocket() {
 	}
 	c.closedSocket = true
 	if c.armed && !p.stopped {
-		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
+		_ = epollCtl(p.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
 		delete(p.byFD, int32(c.fd))
 		c.armed = false
 	}
@@ -168,7 +169,7 @@ func (p *parker) run() {
 			werr error
 		)
 		err := p.rc.Read(func(fd uintptr) bool {
-			n, werr = syscall.EpollWait(int(fd), events, 0)
+			n, werr = epollWaitNow(int(fd), events)
 			if errors.Is(werr, syscall.EINTR) {
 				n, werr = 0, nil
 			}
@@ -214,4 +215,24 @@ func (p *parker) closeFDs() {
 	p.file.Close() // epfd
 	syscall.Close(p.wake[0])
 	syscall.Close(p.wake[1])
+}
+
+// epollCtl is syscall.EpollCtl as a raw system call: it never blocks (see
+// readSocket for why the scheduler is not told).
+func epollCtl(epfd, op, fd int, ev *syscall.EpollEvent) error {
+	_, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// epollWaitNow is syscall.EpollWait with a zero timeout, as a raw system
+// call: it never blocks.
+func epollWaitNow(epfd int, events []syscall.EpollEvent) (int, error) {
+	r, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
 }
