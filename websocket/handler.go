@@ -4,14 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -163,26 +160,12 @@ func (q *queuedConn) Read(p []byte) (int, error) {
 		err error
 	)
 	if c != nil && c.rc != nil {
-		n, err = q.readRaw(c.rc, p)
+		n, err = readRaw(q.Conn, c.rc, p)
 	} else {
 		n, err = q.Conn.Read(p)
 	}
 	if c != nil && n > 0 && err == nil {
 		err = c.throttleBytes(n)
-	}
-	return n, err
-}
-
-// readRaw reads with readSocket, and reports its errors as net.Conn's
-// Read would: io.EOF bare, the rest in a *net.OpError.
-func (q *queuedConn) readRaw(rc syscall.RawConn, p []byte) (int, error) {
-	n, err := readSocket(rc, p)
-	if err != nil && err != io.EOF {
-		var errno syscall.Errno
-		if errors.As(err, &errno) {
-			err = os.NewSyscallError("read", errno)
-		}
-		err = &net.OpError{Op: "read", Net: q.LocalAddr().Network(), Source: q.LocalAddr(), Addr: q.RemoteAddr(), Err: err}
 	}
 	return n, err
 }

@@ -4,6 +4,7 @@ package websocket
 
 import (
 	"io"
+	"net"
 	"syscall"
 	"unsafe"
 )
@@ -11,11 +12,16 @@ import (
 // readSocket reads what the socket holds into p, waiting for it through
 // the runtime's poller as net.Conn's Read does (read deadlines apply). The
 // read itself is a raw system call: on a non-blocking socket it cannot
-// block, so the scheduler need not be told. Telling it (syscall.Read) is
-// not free on a server that idles between messages: the first system call
-// after an idle spell wakes the runtime's sysmon thread into polling every
-// 20 µs, and on one core those wakeups preempted the fan-out that the
-// message started, thousands of times a second (see docs/benchmarks.md).
+// block, so the scheduler need not be told.
+//
+// Telling it (syscall.Read) is not free on a server that idles between
+// messages. The first system call that enters the scheduler after an idle
+// spell wakes the runtime's sysmon thread, which then polls every 20 µs for
+// a millisecond and backs off from there (golang/go#18236): on one core
+// its wakeups preempted the fan-out the message started, 2,300 times a
+// second at 40 messages a second into a room of 1,000, and cost 6–20 % of
+// the CPU per delivery (docs/benchmarks.md). The writes are raw for the
+// same reason (writeNow), and so are the parker's epoll calls.
 func readSocket(rc syscall.RawConn, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -50,3 +56,27 @@ func readSocket(rc syscall.RawConn, p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// rawReadConn is a socket whose Read is readSocket: the broker's own Redis
+// connections (see rawReadHook), whose reads start most of an instance's
+// work when its clients' messages come from other instances.
+type rawReadConn struct {
+	net.Conn
+	rc syscall.RawConn
+}
+
+// withRawReads returns nc reading with readSocket, or nc itself when it
+// is not a plain socket (TLS, say).
+func withRawReads(nc net.Conn) net.Conn {
+	rc := rawConnOf(nc)
+	if rc == nil {
+		return nc
+	}
+	return &rawReadConn{Conn: nc, rc: rc}
+}
+
+func (c *rawReadConn) Read(p []byte) (int, error) { return readRaw(c.Conn, c.rc, p) }
+
+// SyscallConn lets go-redis check a pooled connection's health by peeking
+// at its socket, as it does for a plain *net.TCPConn.
+func (c *rawReadConn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }

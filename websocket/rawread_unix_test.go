@@ -3,6 +3,7 @@
 package websocket
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -35,38 +36,48 @@ func tcpPair(t *testing.T) (server *net.TCPConn, peer net.Conn) {
 	return nc.(*net.TCPConn), peer
 }
 
-// readRaw must behave as net.Conn's Read, which it replaces for every
-// attached client: what came, a read that waits for the peer, EOF, the
-// read deadline and a closed socket, with errors callers test the usual
-// way.
-func TestReadRawIsConnRead(t *testing.T) {
+// rawReads returns nc reading with readSocket, as the server's clients
+// and the broker's Redis connections do.
+func rawReads(t *testing.T, nc net.Conn) net.Conn {
+	t.Helper()
+	rr, ok := withRawReads(nc).(*rawReadConn)
+	if !ok {
+		t.Fatalf("withRawReads(%T) reads as before", nc)
+	}
+	return rr
+}
+
+// A raw read must behave as net.Conn's Read, which it replaces for every
+// attached client and the broker's Redis connections: what came, a read
+// that waits for the peer, EOF, the read deadline, a closed socket and a
+// reset, with errors callers test the usual way.
+func TestRawReadsAreConnReads(t *testing.T) {
 	t.Run("data", func(t *testing.T) {
 		nc, peer := tcpPair(t)
-		q := &queuedConn{Conn: nc}
-		rc := rawConnOf(nc)
+		conn := rawReads(t, nc)
 		if _, err := peer.Write([]byte("hello")); err != nil {
 			t.Fatal(err)
 		}
 		buf := make([]byte, 16)
-		n, err := q.readRaw(rc, buf)
+		n, err := conn.Read(buf)
 		if err != nil || string(buf[:n]) != "hello" {
 			t.Fatalf("read %q, %v; want hello", buf[:n], err)
 		}
-		if n, err := q.readRaw(rc, nil); n != 0 || err != nil {
+		if n, err := conn.Read(nil); n != 0 || err != nil {
 			t.Fatalf("an empty read: %d, %v; want 0, nil", n, err)
 		}
 	})
 	t.Run("waits for the peer", func(t *testing.T) {
 		nc, peer := tcpPair(t)
-		q := &queuedConn{Conn: nc}
 		type result struct {
 			b   []byte
 			err error
 		}
+		conn := rawReads(t, nc)
 		done := make(chan result, 1)
 		go func() {
 			buf := make([]byte, 16)
-			n, err := q.readRaw(rawConnOf(nc), buf)
+			n, err := conn.Read(buf)
 			done <- result{buf[:n], err}
 		}()
 		// Whether the read is already waiting or not, it must return what
@@ -80,20 +91,18 @@ func TestReadRawIsConnRead(t *testing.T) {
 	})
 	t.Run("EOF", func(t *testing.T) {
 		nc, peer := tcpPair(t)
-		q := &queuedConn{Conn: nc}
 		peer.Close()
-		n, err := q.readRaw(rawConnOf(nc), make([]byte, 16))
+		n, err := rawReads(t, nc).Read(make([]byte, 16))
 		if n != 0 || err != io.EOF {
 			t.Fatalf("read after the peer closed: %d, %v; want 0, io.EOF (bare, as net.Conn's)", n, err)
 		}
 	})
 	t.Run("deadline", func(t *testing.T) {
 		nc, _ := tcpPair(t)
-		q := &queuedConn{Conn: nc}
 		if err := nc.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		_, err := q.readRaw(rawConnOf(nc), make([]byte, 16))
+		_, err := rawReads(t, nc).Read(make([]byte, 16))
 		var ne net.Error
 		if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
 			t.Fatalf("read past the deadline: %v; want a timeout (os.ErrDeadlineExceeded)", err)
@@ -105,16 +114,14 @@ func TestReadRawIsConnRead(t *testing.T) {
 	})
 	t.Run("closed", func(t *testing.T) {
 		nc, _ := tcpPair(t)
-		q := &queuedConn{Conn: nc}
-		rc := rawConnOf(nc)
+		conn := rawReads(t, nc)
 		nc.Close()
-		if _, err := q.readRaw(rc, make([]byte, 16)); !errors.Is(err, net.ErrClosed) {
+		if _, err := conn.Read(make([]byte, 16)); !errors.Is(err, net.ErrClosed) {
 			t.Fatalf("read of a closed socket: %v; want net.ErrClosed", err)
 		}
 	})
 	t.Run("reset", func(t *testing.T) {
 		nc, peer := tcpPair(t)
-		q := &queuedConn{Conn: nc}
 		// Unread data at the peer's close makes it send a reset.
 		if _, err := nc.Write([]byte("unread")); err != nil {
 			t.Fatal(err)
@@ -123,10 +130,40 @@ func TestReadRawIsConnRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		peer.Close()
-		_, err := q.readRaw(rawConnOf(nc), make([]byte, 16))
+		_, err := rawReads(t, nc).Read(make([]byte, 16))
 		var se *os.SyscallError
 		if !errors.Is(err, syscall.ECONNRESET) || !errors.As(err, &se) || se.Syscall != "read" {
 			t.Fatalf("read after a reset: %v; want ECONNRESET in an *os.SyscallError for read", err)
 		}
 	})
+}
+
+// The broker's Redis client dials through rawReadHook: sockets come back
+// reading raw, anything else as it was.
+func TestRawReadHookWrapsSockets(t *testing.T) {
+	nc, _ := tcpPair(t)
+	dial := rawReadHook{}.DialHook(func(context.Context, string, string) (net.Conn, error) { return nc, nil })
+	got, err := dial(context.Background(), "tcp", "redis:6379")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, ok := got.(*rawReadConn)
+	if !ok || rr.Conn != nc {
+		t.Fatalf("dialed %T; want the socket in a *rawReadConn", got)
+	}
+	if _, ok := got.(syscall.Conn); !ok {
+		t.Fatal("the wrapped socket hides SyscallConn, which go-redis's pool health check needs")
+	}
+
+	pipe, other := net.Pipe()
+	t.Cleanup(func() { pipe.Close(); other.Close() })
+	dial = rawReadHook{}.DialHook(func(context.Context, string, string) (net.Conn, error) { return pipe, nil })
+	if got, _ := dial(context.Background(), "tcp", "redis:6379"); got != pipe {
+		t.Fatalf("dialed %T; want a connection that is not a socket left as it is", got)
+	}
+	failed := errors.New("refused")
+	dial = rawReadHook{}.DialHook(func(context.Context, string, string) (net.Conn, error) { return nil, failed })
+	if got, err := dial(context.Background(), "tcp", "redis:6379"); got != nil || err != failed {
+		t.Fatalf("a failed dial returned %v, %v; want nil and its error", got, err)
+	}
 }

@@ -21,3 +21,5 @@ func writeNow(int, syscall.RawConn, []byte) (int, error) {
 func readSocket(syscall.RawConn, []byte) (int, error) {
 	return 0, errors.New("websocket: raw reads are not supported here")
 }
+
+func withRawReads(nc net.Conn) net.Conn { return nc }
