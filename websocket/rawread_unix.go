@@ -20,8 +20,9 @@ import (
 // a millisecond and backs off from there (golang/go#18236): on one core
 // its wakeups preempted the fan-out the message started, 2,300 times a
 // second at 40 messages a second into a room of 1,000, and cost 6–10 % of
-// the CPU per delivery, 15–23 % through Redis (docs/benchmarks.md). The writes are raw for the
-// same reason (writeNow), and so are the parker's epoll calls.
+// the CPU per delivery, 15–23 % through Redis (docs/benchmarks.md). The
+// writes are raw for the same reason (writeNow), and so are the parker's
+// epoll calls.
 func readSocket(rc syscall.RawConn, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
