@@ -159,7 +159,7 @@ func (q *queuedConn) Read(p []byte) (int, error) {
 		n   int
 		err error
 	)
-	if c != nil && c.rc != nil {
+	if canReadRaw && c != nil && c.rc != nil {
 		n, err = readRaw(q.Conn, c.rc, p)
 	} else {
 		n, err = q.Conn.Read(p)

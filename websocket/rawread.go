@@ -16,14 +16,24 @@ import (
 // in an *os.SyscallError.
 func readRaw(nc net.Conn, rc syscall.RawConn, p []byte) (int, error) {
 	n, err := readSocket(rc, p)
-	if err != nil && err != io.EOF {
-		var errno syscall.Errno
-		if errors.As(err, &errno) {
-			err = os.NewSyscallError("read", errno)
-		}
-		err = &net.OpError{Op: "read", Net: nc.LocalAddr().Network(), Source: nc.LocalAddr(), Addr: nc.RemoteAddr(), Err: err}
+	if err == nil || err == io.EOF {
+		return n, err
 	}
-	return n, err
+	var (
+		errno syscall.Errno
+		op    *net.OpError
+	)
+	switch {
+	case errors.As(err, &errno):
+		err = os.NewSyscallError("read", errno)
+	case errors.As(err, &op):
+		err = op.Err // RawConn's own "raw-read" wrapping: one is enough
+	}
+	op = &net.OpError{Op: "read", Addr: nc.RemoteAddr(), Err: err}
+	if la := nc.LocalAddr(); la != nil {
+		op.Net, op.Source = la.Network(), la
+	}
+	return n, op
 }
 
 // rawReadHook makes the connections of the broker's own Redis client (a

@@ -17,9 +17,3 @@ func rawFD(syscall.RawConn) int { return -1 }
 func writeNow(int, syscall.RawConn, []byte) (int, error) {
 	return 0, errors.New("websocket: non-blocking writes are not supported here")
 }
-
-func readSocket(syscall.RawConn, []byte) (int, error) {
-	return 0, errors.New("websocket: raw reads are not supported here")
-}
-
-func withRawReads(nc net.Conn) net.Conn { return nc }

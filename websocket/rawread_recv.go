@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux && (amd64 || arm64)
 
 package websocket
 
@@ -9,10 +9,15 @@ import (
 	"unsafe"
 )
 
+// canReadRaw: clients' sockets are read with readSocket here.
+const canReadRaw = true
+
 // readSocket reads what the socket holds into p, waiting for it through
 // the runtime's poller as net.Conn's Read does (read deadlines apply). The
-// read itself is a raw system call: on a non-blocking socket it cannot
-// block, so the scheduler need not be told.
+// read itself is recv(2) with MSG_DONTWAIT as a raw system call: it never
+// blocks, even on a socket someone put in blocking mode (File().Fd() does,
+// and a read(2) there would block holding the processor, which no
+// stop-the-world could take back), so the scheduler need not be told.
 //
 // Telling it (syscall.Read) is not free on a server that idles between
 // messages. The first system call that enters the scheduler after an idle
@@ -22,7 +27,8 @@ import (
 // second at 40 messages a second into a room of 1,000, and cost 6–10 % of
 // the CPU per delivery, 15–23 % through Redis (docs/benchmarks.md). The
 // writes are raw for the same reason (writeNow), and so are the parker's
-// epoll calls.
+// epoll calls. Elsewhere (other systems and processors, as for writeNow's
+// send) reads go through net.Conn.
 func readSocket(rc syscall.RawConn, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -33,7 +39,8 @@ func readSocket(rc syscall.RawConn, p []byte) (int, error) {
 	)
 	err := rc.Read(func(fd uintptr) bool {
 		for {
-			r, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+			r, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd,
+				uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), syscall.MSG_DONTWAIT, 0, 0)
 			switch errno {
 			case 0:
 				n = int(r)

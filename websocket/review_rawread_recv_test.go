@@ -1,0 +1,75 @@
+//go:build linux && (amd64 || arm64)
+
+package websocket
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// readSocket is a raw system call, which the scheduler does not know
+// about. On a *net.TCPConn whose descriptor was put in blocking mode
+// (conn.File().Fd() does that to the shared open file description, a
+// common way for a custom go-redis Dialer to set socket options), a plain
+// read(2) there would block holding its P: neither sysmon nor a
+// stop-the-world could take the P back, and runtime.GC (any GC) would wait
+// until the peer sends something. net.Conn's Read on the same socket
+// blocks in an ordinary syscall and the process goes on. readSocket uses
+// MSG_DONTWAIT, as writeNow does, so it must behave as net's. The sleep
+// only gives the read time to be waiting; without it the test passes
+// either way.
+func TestReviewRawReadOfBlockingSocketStallsGC(t *testing.T) {
+	if mode := os.Getenv("REVIEW_RAWREAD_CHILD"); mode != "" {
+		reviewBlockingReadChild(t, mode == "raw")
+		return
+	}
+	for _, mode := range []string{"net", "raw"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestReviewRawReadOfBlockingSocketStallsGC$", "-test.v")
+			cmd.Env = append(os.Environ(), "REVIEW_RAWREAD_CHILD="+mode)
+			out, err := cmd.CombinedOutput()
+			if ctx.Err() != nil {
+				t.Fatalf("%s read of a blocking socket: the process hung (runtime.GC never returned while the read waited)\n%s", mode, out)
+			}
+			if err != nil {
+				t.Fatalf("child: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+func reviewBlockingReadChild(t *testing.T, raw bool) {
+	nc, peer := tcpPair(t)
+	f, err := nc.File() // a dup sharing the open file description
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Fd() // puts the description, hence nc's socket too, in blocking mode
+	defer f.Close()
+
+	var conn net.Conn = nc
+	if raw {
+		conn = withRawReads(nc)
+	}
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 16)
+		_, err := conn.Read(buf)
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the read is waiting
+	runtime.GC()                       // must stop the world
+	if _, err := peer.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
