@@ -52,10 +52,9 @@ type audience struct {
 // Lock order: mu, then the index's read lock, a queue's lock, the
 // flusher's. Nothing under mu logs, calls a hook or writes a socket.
 type coalescer struct {
-	s *Server
-	// last is the audience of the last fan-out in a burst (see repeats).
-	seed maphash.Seed
-	last atomic.Uint64
+	s    *Server
+	seed maphash.Seed  // of the audience hashes in last
+	last atomic.Uint64 // the audience of the last fan-out in a burst (see repeats)
 
 	mu      sync.Mutex
 	pending atomic.Bool // msgs is not empty; cleared only once they are queued

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -20,9 +21,7 @@ import (
 // stop-the-world could take the P back, and runtime.GC (any GC) would wait
 // until the peer sends something. net.Conn's Read on the same socket
 // blocks in an ordinary syscall and the process goes on. readSocket uses
-// MSG_DONTWAIT, as writeNow does, so it must behave as net's. The sleep
-// only gives the read time to be waiting; without it the test passes
-// either way.
+// MSG_DONTWAIT, as writeNow does, so it must behave as net's.
 func TestReviewRawReadOfBlockingSocketStallsGC(t *testing.T) {
 	if mode := os.Getenv("REVIEW_RAWREAD_CHILD"); mode != "" {
 		reviewBlockingReadChild(t, mode == "raw")
@@ -64,12 +63,31 @@ func reviewBlockingReadChild(t *testing.T, raw bool) {
 		_, err := conn.Read(buf)
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond) // the read is waiting
-	runtime.GC()                       // must stop the world
+	waitForBlockedRead()
+	runtime.GC() // must stop the world
 	if _, err := peer.Write([]byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitForBlockedRead returns once the child's reader waits for the peer:
+// in the poller (a raw read, as it should) or in a system call (net's read
+// of a blocking socket). A raw read blocked in recv holds its processor and
+// shows as running, so with the bug this never returns and the parent's
+// deadline fails the test, as the GC would.
+func waitForBlockedRead() {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			if strings.Contains(g, "reviewBlockingReadChild.func") &&
+				(strings.Contains(g, "[IO wait") || strings.Contains(g, "[syscall")) {
+				return
+			}
+		}
+		runtime.Gosched()
 	}
 }
