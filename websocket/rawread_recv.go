@@ -5,6 +5,7 @@ package websocket
 import (
 	"io"
 	"net"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -33,27 +34,12 @@ func readSocket(rc syscall.RawConn, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var (
-		n    int
-		rerr error
-	)
-	err := rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd,
-				uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), syscall.MSG_DONTWAIT, 0, 0)
-			switch errno {
-			case 0:
-				n = int(r)
-				return true
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false // nothing yet: the poller waits for the socket
-			default:
-				rerr = errno
-				return true
-			}
-		}
-	})
+	r := recvCalls.Get().(*recvCall)
+	r.p = p
+	err := rc.Read(r.fn)
+	n, rerr := r.n, r.err
+	*r = recvCall{fn: r.fn}
+	recvCalls.Put(r)
 	switch {
 	case err != nil:
 		return 0, err
@@ -63,6 +49,42 @@ func readSocket(rc syscall.RawConn, p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// recvCall is one readSocket's callback and results, pooled: a callback
+// made per read would escape through RawConn.Read, three allocations per
+// read where net.Conn's Read makes none.
+type recvCall struct {
+	p   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool // recv, bound once
+}
+
+var recvCalls = sync.Pool{New: func() any {
+	r := &recvCall{}
+	r.fn = r.recv
+	return r
+}}
+
+// recv reads into r.p without waiting, and reports whether the read is
+// done (false: nothing yet, the poller waits for the socket).
+func (r *recvCall) recv(fd uintptr) bool {
+	for {
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd,
+			uintptr(unsafe.Pointer(&r.p[0])), uintptr(len(r.p)), syscall.MSG_DONTWAIT, 0, 0)
+		switch errno {
+		case 0:
+			r.n = int(n)
+			return true
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			r.err = errno
+			return true
+		}
+	}
 }
 
 // rawReadConn is a socket whose Read is readSocket: the broker's own Redis
