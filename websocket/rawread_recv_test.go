@@ -14,29 +14,6 @@ import (
 	"time"
 )
 
-// tcpPair returns the two ends of a loopback TCP connection: the
-// accepted one (the server's, as queuedConn would hold it) and the dialed
-// one.
-func tcpPair(t *testing.T) (server *net.TCPConn, peer net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := ln.Accept()
-	if err != nil {
-		peer.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close(); peer.Close() })
-	return nc.(*net.TCPConn), peer
-}
-
 // rawReads returns nc reading with readSocket, as the server's clients
 // and the broker's Redis connections do.
 func rawReads(t *testing.T, nc net.Conn) net.Conn {

@@ -46,17 +46,22 @@ func TestReviewRawReadOfBlockingSocketStallsGC(t *testing.T) {
 
 func reviewBlockingReadChild(t *testing.T, raw bool) {
 	nc, peer := tcpPair(t)
+	var conn net.Conn = nc
+	if raw {
+		// Wrapped first: withRawReads leaves a socket that is already in
+		// blocking mode alone (rawConnOf), so this is the case it cannot
+		// see, a socket put in blocking mode after it was wrapped.
+		conn = withRawReads(nc)
+		if _, ok := conn.(*rawReadConn); !ok {
+			t.Fatalf("withRawReads(%T) = %T, want *rawReadConn", nc, conn)
+		}
+	}
 	f, err := nc.File() // a dup sharing the open file description
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = f.Fd() // puts the description, hence nc's socket too, in blocking mode
 	defer f.Close()
-
-	var conn net.Conn = nc
-	if raw {
-		conn = withRawReads(nc)
-	}
 	done := make(chan error, 1)
 	go func() {
 		buf := make([]byte, 16)

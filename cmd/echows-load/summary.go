@@ -65,14 +65,14 @@ func summary(o options, results []*runResult) string {
 				}
 			}
 			for _, t := range others {
-				fmt.Fprintf(&sb, " %s / upstream | %s: target met |", t, t)
+				fmt.Fprintf(&sb, " %s / upstream | per repetition (min–max) | %s: target met |", t, t)
 			}
 			sb.WriteString("\n|---|")
 			for range cols {
 				sb.WriteString("---|")
 			}
 			for range others {
-				sb.WriteString("---|---|")
+				sb.WriteString("---|---|---|")
 			}
 			sb.WriteString("\n")
 			for _, m := range metrics {
@@ -97,7 +97,7 @@ func summary(o options, results []*runResult) string {
 					if okE && okU && u != 0 {
 						ratio = fmt.Sprintf("%.2f", e/u)
 					}
-					fmt.Fprintf(&sb, " %s | %s |", ratio, targetMet(m, e, u, okE, okU))
+					fmt.Fprintf(&sb, " %s | %s | %s |", ratio, pairedRange(results, t, scen, n, m.get), targetMet(m, e, u, okE, okU))
 				}
 				sb.WriteString("\n")
 			}
@@ -161,6 +161,34 @@ func values(results []*runResult, t, scen string, n int, get func(*runResult) fl
 		}
 	}
 	return v
+}
+
+// pairedRange returns the range of the ratios of t to upstream taken
+// repetition by repetition ("min–max"). Repetitions alternate the targets,
+// so the two runs of a pair are neighbours in time: a ratio that stays on
+// one side of 1 in every pair says more than a ratio of medians whose
+// ranges overlap.
+func pairedRange(results []*runResult, t, scen string, n int, get func(*runResult) float64) string {
+	byRep := func(target string) map[int]float64 {
+		v := map[int]float64{}
+		for _, r := range results {
+			if r.label() == target && r.Scenario == scen && r.Clients == n && r.Error == "" {
+				v[r.Rep] = get(r)
+			}
+		}
+		return v
+	}
+	e, u := byRep(t), byRep("upstream")
+	var ratios []float64
+	for rep, ev := range e {
+		if uv, ok := u[rep]; ok && uv != 0 {
+			ratios = append(ratios, ev/uv)
+		}
+	}
+	if len(ratios) == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f–%.2f", slices.Min(ratios), slices.Max(ratios))
 }
 
 func targetMet(m metric, e, u float64, okE, okU bool) string {
