@@ -153,14 +153,25 @@ func scenTitle(s string) string {
 	return "One server: connect, idle memory, room fan-out"
 }
 
+// values returns the figures of target t's runs of scen with n clients
+// that did not fail.
 func values(results []*runResult, t, scen string, n int, get func(*runResult) float64) []float64 {
 	var v []float64
-	for _, r := range results {
-		if r.label() == t && r.Scenario == scen && r.Clients == n && r.Error == "" {
-			v = append(v, get(r))
-		}
+	for _, r := range runsOf(results, t, scen, n) {
+		v = append(v, get(r))
 	}
 	return v
+}
+
+// runsOf returns target t's runs of scen with n clients that did not fail.
+func runsOf(results []*runResult, t, scen string, n int) []*runResult {
+	var rs []*runResult
+	for _, r := range results {
+		if r.label() == t && r.Scenario == scen && r.Clients == n && r.Error == "" {
+			rs = append(rs, r)
+		}
+	}
+	return rs
 }
 
 // pairedRange returns the range of the ratios of t to upstream taken
@@ -169,20 +180,14 @@ func values(results []*runResult, t, scen string, n int, get func(*runResult) fl
 // one side of 1 in every pair says more than a ratio of medians whose
 // ranges overlap.
 func pairedRange(results []*runResult, t, scen string, n int, get func(*runResult) float64) string {
-	byRep := func(target string) map[int]float64 {
-		v := map[int]float64{}
-		for _, r := range results {
-			if r.label() == target && r.Scenario == scen && r.Clients == n && r.Error == "" {
-				v[r.Rep] = get(r)
-			}
-		}
-		return v
+	upstream := map[int]float64{}
+	for _, r := range runsOf(results, "upstream", scen, n) {
+		upstream[r.Rep] = get(r)
 	}
-	e, u := byRep(t), byRep("upstream")
 	var ratios []float64
-	for rep, ev := range e {
-		if uv, ok := u[rep]; ok && uv != 0 {
-			ratios = append(ratios, ev/uv)
+	for _, r := range runsOf(results, t, scen, n) {
+		if u, ok := upstream[r.Rep]; ok && u != 0 {
+			ratios = append(ratios, get(r)/u)
 		}
 	}
 	if len(ratios) == 0 {
