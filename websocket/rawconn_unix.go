@@ -16,8 +16,8 @@ import (
 // say) may close the socket behind closeSocket's back, which a write or an
 // epoll registration by number must never outlive (see queue.letClose);
 // its clients get writer goroutines, which write through the runtime, and
-// idle readers that keep their goroutine. So do sockets not in
-// non-blocking mode (see nonBlocking).
+// idle readers that keep their goroutine. A socket found in blocking mode
+// is put back in non-blocking mode (see setNonBlocking).
 func rawConnOf(nc net.Conn) syscall.RawConn {
 	var sc syscall.Conn
 	switch c := nc.(type) {
@@ -29,25 +29,33 @@ func rawConnOf(nc net.Conn) syscall.RawConn {
 		return nil
 	}
 	rc, err := sc.SyscallConn()
-	if err != nil || !nonBlocking(rc) {
+	if err != nil || setNonBlocking(rc) != nil {
 		return nil
 	}
 	return rc
 }
 
-// nonBlocking reports whether rc's socket is in non-blocking mode, as the
-// runtime opens every socket. Calling Fd on the os.File a connection's
-// File method returned puts the shared socket in blocking mode. A raw
-// system call on such a socket waits for the peer without telling the
-// scheduler, holding its processor, so a garbage collection would wait
-// for the peer too. Reads and writes through the runtime stay safe.
-func nonBlocking(rc syscall.RawConn) bool {
-	ok := false
+// setNonBlocking puts rc's socket in non-blocking mode if it is not, as
+// the runtime opens every socket and as its own reads, writes and deadlines
+// assume. Calling Fd on the os.File a connection's File method returned
+// (some listeners and Redis dialers do, to set socket options) puts the
+// shared socket in blocking mode: then net.Conn's reads ignore deadlines
+// and hold a thread each, its Close waits for a read that waits for the
+// peer, and a raw write(2) (rawwrite_rawconn.go) would wait holding the
+// processor, so that a garbage collection waited for the peer too. One
+// fcntl per connection; it never fails on a socket the runtime opened.
+func setNonBlocking(rc syscall.RawConn) error {
+	var ferr error
 	err := rc.Control(func(fd uintptr) {
-		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
-		ok = err == nil && fl&unix.O_NONBLOCK != 0
+		var fl int
+		if fl, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0); ferr == nil && fl&unix.O_NONBLOCK == 0 {
+			_, ferr = unix.FcntlInt(fd, unix.F_SETFL, fl|unix.O_NONBLOCK)
+		}
 	})
-	return err == nil && ok
+	if err != nil {
+		return err
+	}
+	return ferr
 }
 
 // rawFD returns the socket number of rc, or -1.

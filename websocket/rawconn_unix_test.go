@@ -3,12 +3,13 @@
 package websocket
 
 import (
-	"context"
-	"fmt"
+	"errors"
 	"net"
-	"net/http"
-	"net/http/httptest"
+	"os"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection: the
@@ -34,74 +35,78 @@ func tcpPair(t *testing.T) (server *net.TCPConn, peer net.Conn) {
 	return nc.(*net.TCPConn), peer
 }
 
-// blockingListener accepts connections whose sockets are in blocking mode,
-// as a listener that set socket options through File().Fd() leaves them.
-type blockingListener struct{ net.Listener }
-
-func (l blockingListener) Accept() (net.Conn, error) {
-	nc, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	if err := makeBlocking(nc.(*net.TCPConn)); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	return nc, nil
-}
-
-// makeBlocking puts nc's socket in blocking mode, through a File that
-// shares its open file description.
-func makeBlocking(nc *net.TCPConn) error {
+// makeBlocking puts nc's socket in blocking mode, as a listener or a Redis
+// dialer that set socket options through File().Fd() leaves it: Fd puts
+// the open file description, which the dup shares with nc, in blocking
+// mode.
+func makeBlocking(t *testing.T, nc *net.TCPConn) {
+	t.Helper()
 	f, err := nc.File()
 	if err != nil {
-		return err
-	}
-	_ = f.Fd()
-	return f.Close()
-}
-
-func TestRawConnOfLeavesBlockingSockets(t *testing.T) {
-	nc, _ := tcpPair(t)
-	if rawConnOf(nc) == nil {
-		t.Fatal("rawConnOf of a runtime socket = nil, want its RawConn")
-	}
-	if err := makeBlocking(nc); err != nil {
 		t.Fatal(err)
 	}
-	if rc := rawConnOf(nc); rc != nil {
-		t.Fatal("rawConnOf of a socket in blocking mode = its RawConn, want nil: a raw call on it would wait holding the processor")
+	_ = f.Fd()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
-// A client whose socket is in blocking mode is written by its own writer
-// goroutine through the runtime, and gets its messages.
-func TestBlockingSocketClientGetsMessages(t *testing.T) {
-	s := newServer(t, Config{})
-	ts := serve(t, s, func(h http.Handler) *httptest.Server {
-		hs := httptest.NewUnstartedServer(h)
-		hs.Listener = blockingListener{hs.Listener}
-		hs.Start()
-		return hs
-	})
-	c := ts.dial(t)
-	id := c.authenticate("u1").ID
-	sc := s.index.getAuthed(id)
-	if sc == nil {
-		t.Fatalf("client %s not authenticated on the server", id)
+// nonBlockingFlag reports whether nc's socket has O_NONBLOCK.
+func nonBlockingFlag(t *testing.T, nc *net.TCPConn) bool {
+	t.Helper()
+	rc, err := nc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if sc.rc != nil {
-		t.Fatal("the server's client of a socket in blocking mode has a RawConn: raw calls would wait holding the processor")
+	var fl int
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { fl, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0) }); err != nil || ferr != nil {
+		t.Fatal(err, ferr)
 	}
-	for i := range 3 {
-		if err := s.ToClient(context.Background(), id, "tick", map[string]int{"i": i}); err != nil {
-			t.Fatalf("ToClient: %v", err)
+	return fl&unix.O_NONBLOCK != 0
+}
+
+// A socket in blocking mode is given back to the runtime's non-blocking
+// mode, so that read deadlines, Close and the raw calls behave. (There is
+// no end-to-end test with a listener that makes blocking sockets: net/http
+// itself does not serve them reliably, its background read before a
+// hijack ignores deadlines too, so the upgrade sometimes never answers.)
+func TestRawConnOfRestoresNonBlockingMode(t *testing.T) {
+	nc, _ := tcpPair(t)
+	makeBlocking(t, nc)
+	if nonBlockingFlag(t, nc) {
+		t.Fatal("File().Fd() left the socket non-blocking: the test sets nothing up")
+	}
+	if rawConnOf(nc) == nil {
+		t.Fatal("rawConnOf = nil, want the socket's RawConn")
+	}
+	if !nonBlockingFlag(t, nc) {
+		t.Fatal("rawConnOf left the socket in blocking mode: raw writes would wait holding the processor, reads ignore deadlines")
+	}
+	// A read deadline works again: in blocking mode the read would wait
+	// for the peer, which sends nothing.
+	if err := nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan error, 1)
+	go func() {
+		_, err := nc.Read(make([]byte, 1))
+		read <- err
+	}()
+	select {
+	case err := <-read:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read = %v, want the deadline's error", err)
 		}
+	case <-time.After(10 * time.Second): // a guard, not a measurement: blocked for good
+		nc.Close()
+		t.Fatal("Read ignored its deadline: the socket is still in blocking mode")
 	}
-	for i := range 3 {
-		m := c.expect("tick")
-		if want := fmt.Sprintf(`{"i":%d}`, i); string(m.Data) != want {
-			t.Fatalf("message %d: %s, want %s", i, m.Data, want)
-		}
+}
+
+func TestRawConnOfKeepsNonBlockingSocket(t *testing.T) {
+	nc, _ := tcpPair(t)
+	if rawConnOf(nc) == nil || !nonBlockingFlag(t, nc) {
+		t.Fatal("rawConnOf of a runtime socket: want its RawConn and the socket left non-blocking")
 	}
 }
