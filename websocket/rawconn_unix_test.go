@@ -72,7 +72,7 @@ func nonBlockingFlag(t *testing.T, nc *net.TCPConn) bool {
 // itself does not serve them reliably, its background read before a
 // hijack ignores deadlines too, so the upgrade sometimes never answers.)
 func TestRawConnOfRestoresNonBlockingMode(t *testing.T) {
-	nc, _ := tcpPair(t)
+	nc, peer := tcpPair(t)
 	makeBlocking(t, nc)
 	if nonBlockingFlag(t, nc) {
 		t.Fatal("File().Fd() left the socket non-blocking: the test sets nothing up")
@@ -99,7 +99,8 @@ func TestRawConnOfRestoresNonBlockingMode(t *testing.T) {
 			t.Fatalf("Read = %v, want the deadline's error", err)
 		}
 	case <-time.After(10 * time.Second): // a guard, not a measurement: blocked for good
-		nc.Close()
+		_, _ = peer.Write([]byte("x")) // ends the read (a Close would wait for it)
+		<-read
 		t.Fatal("Read ignored its deadline: the socket is still in blocking mode")
 	}
 }

@@ -48,9 +48,10 @@ func reviewBlockingReadChild(t *testing.T, raw bool) {
 	nc, peer := tcpPair(t)
 	var conn net.Conn = nc
 	if raw {
-		// Wrapped first: withRawReads leaves a socket that is already in
-		// blocking mode alone (rawConnOf), so this is the case it cannot
-		// see, a socket put in blocking mode after it was wrapped.
+		// Wrapped first: withRawReads puts a socket that is already in
+		// blocking mode back in non-blocking mode (rawConnOf), so this is
+		// the case it cannot see, a socket put in blocking mode after it
+		// was wrapped.
 		conn = withRawReads(nc)
 		if _, ok := conn.(*rawReadConn); !ok {
 			t.Fatalf("withRawReads(%T) = %T, want *rawReadConn", nc, conn)
