@@ -2,10 +2,7 @@
 
 package websocket
 
-import (
-	"syscall"
-	"unsafe"
-)
+import "syscall"
 
 // writeNow writes as much of p as the socket takes now, without waiting:
 // the runtime's sockets are non-blocking, and returning true from the
@@ -18,7 +15,7 @@ func writeNow(_ int, rc syscall.RawConn, p []byte) (int, error) {
 	var werr error
 	err := rc.Write(func(fd uintptr) bool {
 		for n < len(p) {
-			r, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
+			r, errno := rawWrite(fd, p[n:])
 			switch errno {
 			case 0:
 				if r == 0 {
