@@ -571,6 +571,11 @@ func TestReviewCoalesceClientDroppedIsCurrentAfterTheSend(t *testing.T) {
 		t.Fatalf("right after the sends: Dropped %d, Backpressured %v; want 3, true (Stats now says %d)", d, bp, ts.Stats().Dropped)
 	}
 	m[0].c.expect("x")
+	// The client reads x as soon as the held write puts it on the socket,
+	// before the writer accounts for it: until then the queue still holds
+	// x's bytes and stays backpressured, and the marker below would be
+	// dropped, as it should be (it failed CI once that way).
+	waitFor(t, "x to be accounted for and backpressure to clear", func() bool { return !cl.Backpressured() })
 	ts.expectNothing(t, m[0].c, m[0].id)
 }
 
