@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/echows/echows/cmd/echows-load/internal/benchsrv"
 )
 
 type options struct {
@@ -420,6 +422,18 @@ type burstResult struct {
 	TimedOut       bool    `json:"timed_out,omitempty"`
 	OthersCores    float64 `json:"others_cores"` // CPU used by other processes on the machine meanwhile, in cores
 
+	// OthersOnServerMs is the time the server's cores ran something other
+	// than the server (other processes, their interrupts); StealMs is the
+	// time the hypervisor gave those cores to other machines. Both delay
+	// the server as no code of its can; a latency tail that comes with them
+	// is the machine's. Single-server scenarios only.
+	OthersOnServerMs float64 `json:"others_on_server_core_ms"`
+	StealMs          float64 `json:"steal_on_server_core_ms"`
+
+	// PubDelay is what the publishers' server measured of a steady
+	// period's messages (nil when it could not be read).
+	PubDelay *benchsrv.PubDelay `json:"pub_delay,omitempty"`
+
 	// ServerCPUs is each server's share of ServerCPU when there are
 	// several (fleet).
 	ServerCPUs []float64 `json:"server_cpu_s_each,omitempty"`
@@ -564,10 +578,11 @@ func runOne(o options, target, routing, scen string, n, rep int) (r *runResult, 
 		if ap != nil {
 			defer ap.closeAll()
 		}
-		event := "pub"
+		event, pubServer := "pub", base
 		if scen == "steady-redis" {
-			event = "pubsend"
+			event, pubServer = "pubsend", fmt.Sprintf("http://127.0.0.1:%d", a.port)
 		}
+		fetchPubDelay(pubServer) // forget what came before the first period
 		id := int64(0)
 		for i := range o.warmup + o.bursts {
 			id++
@@ -585,6 +600,7 @@ func runOne(o options, target, routing, scen string, n, rep int) (r *runResult, 
 				}()
 			}
 			br := doSteady(o, p, pubs, b.pid, event, id, live)
+			br.PubDelay = fetchPubDelay(pubServer)
 			if profiled != nil {
 				if err := <-profiled; err != nil {
 					logf("   profile: %v", err)
@@ -596,9 +612,9 @@ func runOne(o options, target, routing, scen string, n, rep int) (r *runResult, 
 			} else {
 				r.Bursts = append(r.Bursts, br)
 			}
-			logf("   %s %d: %d/%d in %.1fs (%d publishers, %.0f msg/s), server CPU %.3fs = %.0f ns/delivery, %.1f msgs/write, p50 %.2f ms p99 %.2f ms max %.1f ms, lost %d reordered %d, others %.2f cores",
+			logf("   %s %d: %d/%d in %.1fs (%d publishers, %.0f msg/s), server CPU %.3fs = %.0f ns/delivery, %.1f msgs/write, p50 %.2f ms p99 %.2f ms max %.1f ms, lost %d reordered %d, others %.2f cores (on the server's: %.0f ms, steal %.0f ms)%s",
 				kind, id, br.Received, br.Deliveries, br.WallSeconds, len(pubs), o.rate, br.ServerCPU, br.NsPerDelivery, br.MsgsPerWrite,
-				float64(br.P50us)/1e3, float64(br.P99us)/1e3, float64(br.MaxUs)/1e3, br.Lost, br.Reordered, br.OthersCores)
+				float64(br.P50us)/1e3, float64(br.P99us)/1e3, float64(br.MaxUs)/1e3, br.Lost, br.Reordered, br.OthersCores, br.OthersOnServerMs, br.StealMs, br.PubDelay.String())
 		}
 		r.Median = medianBurst(r.Bursts)
 		r.ClientsClosed, r.ClientErrors, r.FirstError = p.closed.Load(), p.errs.Load(), p.firstErr()
@@ -661,6 +677,20 @@ func runOne(o options, target, routing, scen string, n, rep int) (r *runResult, 
 	return r, nil
 }
 
+// fetchPubDelay reads (and so resets) what the server at base measured of
+// the steady messages since the last read; nil when it cannot.
+func fetchPubDelay(base string) *benchsrv.PubDelay {
+	body, err := httpDo("GET", base+"/pubdelay")
+	if err != nil {
+		return nil
+	}
+	var d benchsrv.PubDelay
+	if json.Unmarshal(body, &d) != nil {
+		return nil
+	}
+	return &d
+}
+
 func fetchGoStats(base string) goStats {
 	var st goStats
 	body, err := httpDo("GET", base+"/stats?gc=1")
@@ -716,6 +746,11 @@ func measureOn(o options, pools []*pool, pids []int, bs *burstState, send func()
 	w0 := writeCalls(pids...)
 	cl0, _ := cpuTime(self)
 	m0 := snapshotMachine()
+	cores := parseCPUList(o.serverCPUs)
+	if len(pids) != 1 {
+		cores = nil // several servers: not all of them on those cores
+	}
+	core0 := readCoreTimes(cores)
 	t0 := time.Now()
 	var br burstResult
 	br.SendSeconds = send()
@@ -732,6 +767,7 @@ func measureOn(o options, pools []*pool, pids []int, bs *burstState, send func()
 	time.Sleep(250 * time.Millisecond) // the server's trailing work (writers ending, GC) belongs to the run
 	cpu1 := cpuTimes(pids)
 	br.OthersCores = othersCores(m0, snapshotMachine(), time.Since(t0))
+	core1 := readCoreTimes(cores)
 	w1 := writeCalls(pids...)
 	writes := stopCount()
 
@@ -752,6 +788,10 @@ func measureOn(o options, pools []*pool, pids []int, bs *burstState, send func()
 		}
 	}
 	br.NsPerDelivery = br.ServerCPU * 1e9 / float64(max(1, br.Received))
+	if len(cores) > 0 {
+		br.OthersOnServerMs = max(0, (core1.busy-core0.busy).Seconds()-br.ServerCPU) * 1e3
+		br.StealMs = (core1.steal - core0.steal).Seconds() * 1e3
+	}
 	br.ServerWrites = writes // socket write system calls seen by perf
 	if writes < 0 {
 		br.ServerWrites = w1 - w0 // syscw: write and writev only, not send*
@@ -788,6 +828,8 @@ func medianBurst(bs []burstResult) burstResult {
 	m.ClientCPUShare = pick(func(b burstResult) float64 { return b.ClientCPUShare })
 	m.SendSeconds = pick(func(b burstResult) float64 { return b.SendSeconds })
 	m.OthersCores = pick(func(b burstResult) float64 { return b.OthersCores })
+	m.OthersOnServerMs = pick(func(b burstResult) float64 { return b.OthersOnServerMs })
+	m.StealMs = pick(func(b burstResult) float64 { return b.StealMs })
 	m.P50us = int64(pick(func(b burstResult) float64 { return float64(b.P50us) }))
 	m.P99us = int64(pick(func(b burstResult) float64 { return float64(b.P99us) }))
 	m.MaxUs = int64(pick(func(b burstResult) float64 { return float64(b.MaxUs) }))

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"math"
+	"slices"
+	"testing"
+)
 
 func TestPairedRange(t *testing.T) {
 	run := func(target string, rep int, ns float64) *runResult {
@@ -20,5 +24,33 @@ func TestPairedRange(t *testing.T) {
 	}
 	if got := pairedRange(results, "echows", "redis", 1000, get); got != "–" {
 		t.Errorf("pairedRange without runs = %q, want –", got)
+	}
+}
+
+func TestQuietP99(t *testing.T) {
+	period := func(p99us int64, stealMs float64) burstResult {
+		return burstResult{P99us: p99us, StealMs: stealMs, WallSeconds: 10}
+	}
+	r := &runResult{Target: "echows", Scenario: "steady", Clients: 1000, Bursts: []burstResult{
+		period(9000, 0), period(40000, 510), period(11000, 100), period(8000, 20),
+	}}
+	// 100 ms is 1% of 10 s: quiet; 510 ms is not.
+	if got := quietP99(r); got != 9 {
+		t.Errorf("quietP99 = %v, want 9 (the median of 9, 11 and 8 ms)", got)
+	}
+	stolen := &runResult{Target: "echows", Scenario: "steady", Clients: 1000, Rep: 1, Bursts: []burstResult{period(40000, 960)}}
+	if got := quietP99(stolen); !math.IsNaN(got) {
+		t.Errorf("quietP99 with every period stolen = %v, want NaN", got)
+	}
+	if got := values([]*runResult{r, stolen}, "echows", "steady", 1000, quietP99); len(got) != 1 || got[0] != 9 {
+		t.Errorf("values = %v, want [9] (the run without a quiet period left out)", got)
+	}
+}
+
+func TestParseCPUList(t *testing.T) {
+	for in, want := range map[string][]int{"0": {0}, "0-2": {0, 1, 2}, "1,3": {1, 3}, "0-1,4": {0, 1, 4}, "": nil, "x": nil, "3-1": nil} {
+		if got := parseCPUList(in); !slices.Equal(got, want) {
+			t.Errorf("parseCPUList(%q) = %v, want %v", in, got, want)
+		}
 	}
 }

@@ -20,6 +20,8 @@
 //	                            broker for the other instances)
 //	GET  /stats[?gc=1]          JSON: the server's Stats, goroutines, Go memory
 //	                            (after a runtime.GC with gc=1)
+//	GET  /pubdelay              JSON: the delays of the steady scenario's
+//	                            messages since the last read (benchsrv.PubDelay)
 //	GET  /debug/pprof/...       net/http/pprof (with -pprof)
 //	GET  /metrics               Prometheus metrics (with -metrics: the server's
 //	                            collector on a registry of its own, which the

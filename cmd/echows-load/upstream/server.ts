@@ -32,6 +32,8 @@
 //                  each with data {"b":burst,"s":seq,"t":<unix µs>,"p":"x…"}
 //                  of size bytes
 //   GET  /stats    JSON: process.memoryUsage() and the helper's client count
+//   GET  /pubdelay JSON: the delays of the pub/pubsend messages since the last
+//                  read (as benchsrv.PubDelay), and forgets them
 //
 // Custom events (the helper's messageHandler), the steady scenario's app:
 //   pub      helper.sendToRoom({room: BENCH_ROOM, event: 'bench', data})
@@ -88,12 +90,18 @@ const helper = new WebSocketServerHelper({
   validateRoomFn: ({ rooms }) => rooms,
   messageHandler: ({ clientId, message }) => {
     switch (message.event) {
-      case 'pub':
+      case 'pub': {
+        const entry = nowMicros();
         helper.sendToRoom({ room, event: 'bench', data: message.data });
+        recordDelay(message.data, entry);
         break;
-      case 'pubsend':
+      }
+      case 'pubsend': {
+        const entry = nowMicros();
         helper.send({ destination: room, payload: { topic: 'bench', data: message.data } });
+        recordDelay(message.data, entry);
         break;
+      }
       case 'echo':
         helper.sendToClient({ clientId, event: 'bench', data: message.data });
         break;
@@ -102,7 +110,44 @@ const helper = new WebSocketServerHelper({
 });
 
 // Wall clock in microseconds (the load tool compares it with its own).
-const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+function nowMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+// The steady scenario's delays, as benchsrv's PubDelay: from the publisher's
+// write ("t" of the data) to the hook's start and to its return, in µs.
+let hookDelays: number[] = [];
+let doneDelays: number[] = [];
+
+function recordDelay(data: any, entry: number) {
+  const t = data?.t;
+  if (typeof t !== 'number') return;
+  hookDelays.push(entry - t);
+  doneDelays.push(nowMicros() - t);
+}
+
+// Nearest-rank quantile of sorted values, as benchsrv's quantile.
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.floor(q * sorted.length + 0.5) - 1));
+  return sorted[i];
+}
+
+function takeDelays(): Response {
+  const hook = hookDelays.sort((a, b) => a - b);
+  const done = doneDelays.sort((a, b) => a - b);
+  hookDelays = [];
+  doneDelays = [];
+  return Response.json({
+    n: hook.length,
+    hook_p50_us: quantile(hook, 0.5),
+    hook_p99_us: quantile(hook, 0.99),
+    hook_max_us: quantile(hook, 1),
+    done_p50_us: quantile(done, 0.5),
+    done_p99_us: quantile(done, 0.99),
+    done_max_us: quantile(done, 1),
+  });
+}
 
 function burst(url: URL): Response {
   const q = url.searchParams;
@@ -139,6 +184,7 @@ async function main() {
         return new Response('WebSocket upgrade failed', { status: 500 });
       }
       if (url.pathname === '/burst' && req.method === 'POST') return burst(url);
+      if (url.pathname === '/pubdelay') return takeDelays();
       if (url.pathname === '/stats') {
         const clients = helper.getClients() as Map<string, unknown>;
         return Response.json({ memory: process.memoryUsage(), clients: clients.size });

@@ -56,8 +56,10 @@ func Config(room string, backpressure int, logger *slog.Logger) websocket.Config
 				}
 				switch msg.Event {
 				case "pub":
+					defer steadyDelays.record(msg.Data, time.Now())
 					return c.Server().Local().ToRoom(room, "bench", msg.Data)
 				case "pubsend":
+					defer steadyDelays.record(msg.Data, time.Now())
 					return c.Server().Send(ctx, room, "bench", msg.Data)
 				case "echo":
 					return c.Send("bench", msg.Data)
@@ -69,13 +71,15 @@ func Config(room string, backpressure int, logger *slog.Logger) websocket.Config
 	}
 }
 
-// Mux serves srv at /ws, POST /burst, GET /stats and, with withPprof,
+// Mux serves srv at /ws, POST /burst, GET /stats, GET /pubdelay (see
+// PubDelay) and, with withPprof,
 // net/http/pprof under /debug/pprof/.
 func Mux(srv *websocket.Server, room string, withPprof bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
 	mux.HandleFunc("POST /burst", func(w http.ResponseWriter, r *http.Request) { burst(w, r, srv, room) })
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) { stats(w, r, srv) })
+	mux.HandleFunc("GET /pubdelay", steadyDelays.serve)
 	if withPprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
