@@ -80,6 +80,9 @@ type Client struct {
 	// lastRead is when the peer last sent a frame (unix nanoseconds): the
 	// ping sweep drops a peer silent for IdleTimeout.
 	lastRead atomic.Int64
+	// often is whether the peer's last frame came within readLinger of the
+	// one before (see pinged); the reader's.
+	often bool
 	// in is the reader's state between frames.
 	in inbound
 	// parked is set while the reader waits in the server's epoll set;

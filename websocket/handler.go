@@ -93,8 +93,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // pinged records that the peer sent a frame: it is alive (see
-// Server.dropSilent).
-func (c *Client) pinged() { c.lastRead.Store(time.Now().UnixNano()) }
+// Server.dropSilent), and it sends often when the frame before came within
+// readLinger (see linger).
+func (c *Client) pinged() {
+	now := time.Now().UnixNano()
+	c.often = now-c.lastRead.Swap(now) <= int64(c.server.linger)
+}
 
 func (s *Server) checkOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")

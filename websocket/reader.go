@@ -10,11 +10,14 @@ import (
 // finishes the client. It is the only reader of the connection, and runs
 // the hooks that must see the client's messages in order.
 //
-// Between messages, with nothing buffered, the reader first lingers a
-// moment (readLinger) on the stack it grew, so that a client that sends
-// often does not make each message start on a fresh goroutine whose stack
-// grows again (copying a stack costs more than decoding a small message),
-// then parks: the client waits in the server's epoll set, off any
+// Between messages, with nothing buffered, a reader whose client sends
+// often (its last two frames within readLinger) first lingers a moment
+// (readLinger) on the stack it grew, so that such a client does not make
+// each message start on a fresh goroutine whose stack grows again (copying
+// a stack costs more than decoding a small message), then parks; the
+// reader of a client that sends now and then parks at once, since a linger
+// would only end in its timer, one more wake-up of the process per message.
+// Parked, the client waits in the server's epoll set, off any
 // goroutine, until the socket is readable, and read starts again with woken
 // set (see park_linux.go). Where parking is not available it waits for the
 // next frame on a fresh goroutine's shallow stack, so that an idle client's
@@ -87,14 +90,15 @@ func (c *Client) message() {
 const readLinger = 20 * time.Millisecond
 
 // linger waits at most readLinger for the client's next frame and reports
-// whether one came (or something is buffered). It does not wait while a
-// close is under way (the close's deadline stands then), nor on a socket
-// that cannot park (TLS: a read deadline that expires may break it).
+// whether one came (or something is buffered). It does not wait for a
+// client that does not send often (see read), while a close is under way
+// (the close's deadline stands then), nor on a socket that cannot park
+// (TLS: a read deadline that expires may break it).
 func (c *Client) linger() bool {
 	if c.br.Buffered() > 0 {
 		return true
 	}
-	if c.fd < 0 {
+	if c.fd < 0 || !c.often {
 		return false
 	}
 	// queueClose sets the close's deadline and cancels the context under
@@ -103,7 +107,7 @@ func (c *Client) linger() bool {
 	c.mu.Lock()
 	closing := c.ctx.Err() != nil
 	if !closing {
-		c.raw.SetReadDeadline(time.Now().Add(readLinger))
+		c.raw.SetReadDeadline(time.Now().Add(c.server.linger))
 	}
 	c.mu.Unlock()
 	if closing {

@@ -76,6 +76,7 @@ type Server struct {
 
 	parker      parker // idle readers wait here, off goroutines
 	parkErrOnce sync.Once
+	linger      time.Duration // readLinger; tests make it longer
 }
 
 // New returns a Server for cfg, with defaults applied. It fails with an
@@ -86,7 +87,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, id: cfg.ServerID, log: cfg.Logger, index: newIndex(), broker: cfg.Broker, writeSocket: writeNow}
+	s := &Server{cfg: cfg, id: cfg.ServerID, log: cfg.Logger, index: newIndex(), broker: cfg.Broker, writeSocket: writeNow, linger: readLinger}
 	if s.id == "" {
 		s.id = uuid.NewString()
 	}
