@@ -80,9 +80,12 @@ type Client struct {
 	// lastRead is when the peer last sent a frame (unix nanoseconds): the
 	// ping sweep drops a peer silent for IdleTimeout.
 	lastRead atomic.Int64
-	// often is whether the peer's last frame came within readLinger of the
-	// one before (see pinged); the reader's.
-	often bool
+	// readyAt is when the reader last became ready for the peer's next
+	// frame (the end of a message, or the upgrade), and often is whether
+	// the frame that came last was there within readLinger of that (see
+	// read); both are the reader's.
+	readyAt time.Time
+	often   bool
 	// in is the reader's state between frames.
 	in inbound
 	// parked is set while the reader waits in the server's epoll set;

@@ -72,6 +72,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.state.Store(int32(StateUnauthorized))
 	s.m.connected()
 	c.lastActivity.Store(now.UnixNano())
+	c.readyAt = now         // the reader's, before it starts
 	c.hooksPending.Store(1) // the reader's
 	c.fd = rawFD(c.rc)
 	hw.conn.client.Store(c)
@@ -93,12 +94,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // pinged records that the peer sent a frame: it is alive (see
-// Server.dropSilent), and it sends often when the frame before came within
-// readLinger (see linger).
-func (c *Client) pinged() {
-	now := time.Now().UnixNano()
-	c.often = now-c.lastRead.Swap(now) <= int64(c.server.linger)
-}
+// Server.dropSilent).
+func (c *Client) pinged() { c.lastRead.Store(time.Now().UnixNano()) }
 
 func (s *Server) checkOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")

@@ -9,11 +9,12 @@ import (
 	"github.com/echows/echows/internal/wstest"
 )
 
-// A reader lingers after a message only for a client that sends often (its
-// last two frames within the linger): for one that sends now and then a
-// linger would only end in its timer, one more wake-up of the process per
-// message, so its reader parks at once. The linger is an hour here: a
-// reader that lingered would not park within the test.
+// A reader lingers after a message only for a client that sends often:
+// for one whose frames come later than the linger would wait, a linger
+// would only end in its timer, one more wake-up of the process per message,
+// so its reader parks at once. Here every client counts as occasional
+// (oftenWithin 0) and the linger is an hour: a reader that lingered would
+// not park within the test.
 func TestReaderParksAtOnceAfterAnOccasionalMessage(t *testing.T) {
 	s := newServer(t, Config{
 		Settings: Settings{IdleTimeout: time.Hour, HeartbeatInterval: time.Hour, HeartbeatTimeout: time.Hour},
@@ -21,7 +22,7 @@ func TestReaderParksAtOnceAfterAnOccasionalMessage(t *testing.T) {
 			return c.Send("ack", m.Data)
 		}},
 	})
-	s.linger = time.Hour
+	s.linger, s.oftenWithin = time.Hour, 0
 	ts := serve(t, s, httptest.NewServer)
 	r := wstest.DialRaw(t, ts.url)
 	c := ts.index.getAuthed(r.Authenticate("u").ID)
@@ -31,15 +32,9 @@ func TestReaderParksAtOnceAfterAnOccasionalMessage(t *testing.T) {
 	if c.fd < 0 {
 		t.Skip("no socket number on this platform: readers do not park")
 	}
-	// The authenticate frame came right after the upgrade: the reader now
-	// lingers. Make the peer's last frame two hours old, as if it were an
-	// occasional sender, then send.
-	c.lastRead.Store(time.Now().Add(-2 * time.Hour).UnixNano())
-	r.SendMessage("note", map[string]int{"n": 1})
-	r.Expect("ack")
-	waitFor(t, "the reader to park after an occasional message", c.parked.Load)
-
-	// Parked, it still reads the next message (on a fresh goroutine).
-	r.SendMessage("note", map[string]int{"n": 2})
-	r.Expect("ack")
+	for n := range 3 {
+		r.SendMessage("note", map[string]int{"n": n})
+		r.Expect("ack")
+		waitFor(t, "the reader to park after an occasional message", c.parked.Load)
+	}
 }

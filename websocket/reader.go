@@ -11,7 +11,8 @@ import (
 // the hooks that must see the client's messages in order.
 //
 // Between messages, with nothing buffered, a reader whose client sends
-// often (its last two frames within readLinger) first lingers a moment
+// often (its last frame was there within readLinger of the reader being
+// ready for it, the end of the message before) first lingers a moment
 // (readLinger) on the stack it grew, so that such a client does not make
 // each message start on a fresh goroutine whose stack grows again (copying
 // a stack costs more than decoding a small message), then parks; the
@@ -39,6 +40,12 @@ func (c *Client) read(woken bool) {
 				c.logReadEnd(err)
 				break
 			}
+			// A frame is here: measured from the end of the message before,
+			// not from the frame before, so that a slow hook or a throttle
+			// wait does not make a client that keeps its socket full look
+			// like an occasional sender. (After a linger that caught the
+			// frame, often stays true.)
+			c.often = time.Since(c.readyAt) <= c.server.oftenWithin
 		}
 		if err := c.throttleFrame(); err != nil {
 			c.logReadEnd(err)
@@ -60,6 +67,7 @@ func (c *Client) read(woken bool) {
 		}
 		c.message()
 		c.yieldIfBusy()
+		c.readyAt = time.Now()
 		if c.linger() {
 			continue // more came meanwhile: read it on this stack
 		}

@@ -76,7 +76,10 @@ type Server struct {
 
 	parker      parker // idle readers wait here, off goroutines
 	parkErrOnce sync.Once
-	linger      time.Duration // readLinger; tests make it longer
+	// linger is how long a reader lingers, oftenWithin how soon after the
+	// reader is ready a client's next frame must come for it to linger at
+	// all (see read): both readLinger, which tests change.
+	linger, oftenWithin time.Duration
 }
 
 // New returns a Server for cfg, with defaults applied. It fails with an
@@ -87,7 +90,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, id: cfg.ServerID, log: cfg.Logger, index: newIndex(), broker: cfg.Broker, writeSocket: writeNow, linger: readLinger}
+	s := &Server{cfg: cfg, id: cfg.ServerID, log: cfg.Logger, index: newIndex(), broker: cfg.Broker, writeSocket: writeNow, linger: readLinger, oftenWithin: readLinger}
 	if s.id == "" {
 		s.id = uuid.NewString()
 	}
