@@ -18,11 +18,22 @@ type coreTimes struct {
 // readCoreTimes sums /proc/stat's lines of cores (all zero when cores is
 // empty or the file cannot be read).
 func readCoreTimes(cores []int) coreTimes {
+	ct, _ := readCoreTimesOK(cores)
+	return ct
+}
+
+// readCoreTimesOK is readCoreTimes, and whether /proc/stat had a line for
+// each of cores.
+func readCoreTimesOK(cores []int) (coreTimes, bool) {
 	var ct coreTimes
 	if len(cores) == 0 {
-		return ct
+		return ct, false
 	}
-	b, _ := os.ReadFile("/proc/stat")
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return ct, false
+	}
+	seen := 0
 	for line := range strings.Lines(string(b)) {
 		name, rest, _ := strings.Cut(line, " ")
 		n, ok := strings.CutPrefix(name, "cpu")
@@ -33,6 +44,7 @@ func readCoreTimes(cores []int) coreTimes {
 		if err != nil || !slices.Contains(cores, id) {
 			continue
 		}
+		seen++
 		f := strings.Fields(rest)
 		for i, v := range f {
 			j, _ := strconv.ParseInt(v, 10, 64)
@@ -45,7 +57,7 @@ func readCoreTimes(cores []int) coreTimes {
 			}
 		}
 	}
-	return ct
+	return ct, seen == len(cores)
 }
 
 // parseCPUList parses a taskset list ("0", "0-3", "0,2"); nil when it

@@ -423,12 +423,17 @@ type burstResult struct {
 	OthersCores    float64 `json:"others_cores"` // CPU used by other processes on the machine meanwhile, in cores
 
 	// OthersOnServerMs is the time the server's cores ran something other
-	// than the server (other processes, their interrupts); StealMs is the
-	// time the hypervisor gave those cores to other machines. Both delay
-	// the server as no code of its can; a latency tail that comes with them
-	// is the machine's. Single-server scenarios only.
+	// than the server (other processes, their interrupts; on a kernel with
+	// CONFIG_IRQ_TIME_ACCOUNTING also the server's own softirq work, which
+	// this machine kind's kernel counts as the server's), over the period
+	// and the trailing wait; StealMs is the time the hypervisor gave those
+	// cores to other machines, over the period. Both delay the server as no
+	// code of its can; a latency tail that comes with them is the machine's.
+	// CoreMeasured says they were read: single-server scenarios, a
+	// -server-cpus list the tool understands, a readable /proc/stat.
 	OthersOnServerMs float64 `json:"others_on_server_core_ms"`
 	StealMs          float64 `json:"steal_on_server_core_ms"`
+	CoreMeasured     bool    `json:"core_measured,omitempty"`
 
 	// PubDelay is what the publishers' server measured of a steady
 	// period's messages (nil when it could not be read).
@@ -750,7 +755,7 @@ func measureOn(o options, pools []*pool, pids []int, bs *burstState, send func()
 	if len(pids) != 1 {
 		cores = nil // several servers: not all of them on those cores
 	}
-	core0 := readCoreTimes(cores)
+	core0, coresRead := readCoreTimesOK(cores)
 	t0 := time.Now()
 	var br burstResult
 	br.SendSeconds = send()
@@ -759,6 +764,7 @@ func measureOn(o options, pools []*pool, pids []int, bs *burstState, send func()
 	case <-time.After(o.burstTimeout):
 		br.TimedOut = true
 	}
+	stealEnd := readCoreTimes(cores).steal // over the latencies' window, not the trailing wait's
 	end := time.Unix(0, bs.lastDone.Load())
 	if br.TimedOut || end.Before(t0) {
 		end = time.Now()
@@ -788,9 +794,10 @@ func measureOn(o options, pools []*pool, pids []int, bs *burstState, send func()
 		}
 	}
 	br.NsPerDelivery = br.ServerCPU * 1e9 / float64(max(1, br.Received))
-	if len(cores) > 0 {
+	if coresRead {
 		br.OthersOnServerMs = max(0, (core1.busy-core0.busy).Seconds()-br.ServerCPU) * 1e3
-		br.StealMs = (core1.steal - core0.steal).Seconds() * 1e3
+		br.StealMs = (stealEnd - core0.steal).Seconds() * 1e3
+		br.CoreMeasured = true
 	}
 	br.ServerWrites = writes // socket write system calls seen by perf
 	if writes < 0 {

@@ -164,7 +164,8 @@ func scenTitle(s string) string {
 const quietSteal = 0.01
 
 // quietP99 is the median p99 of r's periods in which the server's core lost
-// at most quietSteal of the wall time to steal, NaN when there are none.
+// at most quietSteal of the wall time to steal, NaN when there are none (or
+// steal was not measured).
 // Steal (the hypervisor running another machine on the core) comes in
 // stretches of milliseconds, and a server that loses its core for 20 ms
 // delays every message meanwhile by that much: on this machine kind it
@@ -173,7 +174,7 @@ const quietSteal = 0.01
 func quietP99(r *runResult) float64 {
 	var v []float64
 	for _, b := range r.Bursts {
-		if b.StealMs <= quietSteal*b.WallSeconds*1e3 {
+		if b.CoreMeasured && b.StealMs <= quietSteal*b.WallSeconds*1e3 {
 			v = append(v, float64(b.P99us)/1e3)
 		}
 	}

@@ -29,7 +29,7 @@ func TestPairedRange(t *testing.T) {
 
 func TestQuietP99(t *testing.T) {
 	period := func(p99us int64, stealMs float64) burstResult {
-		return burstResult{P99us: p99us, StealMs: stealMs, WallSeconds: 10}
+		return burstResult{P99us: p99us, StealMs: stealMs, WallSeconds: 10, CoreMeasured: true}
 	}
 	r := &runResult{Target: "echows", Scenario: "steady", Clients: 1000, Bursts: []burstResult{
 		period(9000, 0), period(40000, 510), period(11000, 100), period(8000, 20),
@@ -41,6 +41,10 @@ func TestQuietP99(t *testing.T) {
 	stolen := &runResult{Target: "echows", Scenario: "steady", Clients: 1000, Rep: 1, Bursts: []burstResult{period(40000, 960)}}
 	if got := quietP99(stolen); !math.IsNaN(got) {
 		t.Errorf("quietP99 with every period stolen = %v, want NaN", got)
+	}
+	unmeasured := &runResult{Target: "echows", Scenario: "steady", Clients: 1000, Rep: 2, Bursts: []burstResult{{P99us: 40000, WallSeconds: 10}}}
+	if got := quietP99(unmeasured); !math.IsNaN(got) {
+		t.Errorf("quietP99 without a steal reading = %v, want NaN (not measured is not quiet)", got)
 	}
 	if got := values([]*runResult{r, stolen}, "echows", "steady", 1000, quietP99); len(got) != 1 || got[0] != 9 {
 		t.Errorf("values = %v, want [9] (the run without a quiet period left out)", got)

@@ -129,7 +129,7 @@ function recordDelay(data: any, entry: number) {
 // Nearest-rank quantile of sorted values, as benchsrv's quantile.
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.floor(q * sorted.length + 0.5) - 1));
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i];
 }
 

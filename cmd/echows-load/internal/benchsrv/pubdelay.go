@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -88,7 +89,7 @@ func quantile(sorted []int64, q float64) int64 {
 	if len(sorted) == 0 {
 		return 0
 	}
-	i := min(len(sorted)-1, max(0, int(q*float64(len(sorted))+0.5)-1))
+	i := min(len(sorted)-1, max(0, int(math.Ceil(q*float64(len(sorted))))-1))
 	return sorted[i]
 }
 

@@ -38,3 +38,14 @@ func TestQuantile(t *testing.T) {
 		t.Error("quantile of nothing is not 0")
 	}
 }
+
+func TestQuantileIsNearestRank(t *testing.T) {
+	v := make([]int64, 160)
+	for i := range v {
+		v[i] = int64(i + 1)
+	}
+	// ceil(0.99 × 160) = 159: the 159th value.
+	if got := quantile(v, 0.99); got != 159 {
+		t.Errorf("quantile(0.99) of 1..160 = %d, want 159", got)
+	}
+}
