@@ -81,10 +81,11 @@ type Client struct {
 	// ping sweep drops a peer silent for IdleTimeout.
 	lastRead atomic.Int64
 	// readyAt is when the reader last became ready for the peer's next
-	// frame (the end of a message, or the upgrade), and often is whether
-	// the frame that came last was there within readLinger of that (see
-	// read); both are the reader's.
-	readyAt time.Time
+	// frame (the end of a message, or the upgrade; monoNow's clock), and
+	// often is whether the frame that came last was there within readLinger
+	// of that (see read); both are the reader's. (A time.Time would take
+	// the Client to the next size class.)
+	readyAt time.Duration
 	often   bool
 	// in is the reader's state between frames.
 	in inbound

@@ -72,7 +72,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.state.Store(int32(StateUnauthorized))
 	s.m.connected()
 	c.lastActivity.Store(now.UnixNano())
-	c.readyAt = now         // the reader's, before it starts
+	c.readyAt = monoNow()   // the reader's, before it starts
 	c.hooksPending.Store(1) // the reader's
 	c.fd = rawFD(c.rc)
 	hw.conn.client.Store(c)
