@@ -50,17 +50,16 @@ type flusher struct {
 	batch   *coalescer
 	stopped bool // see stop
 
-	// For sparse: when the last fan-out ended (since epoch), whether it
+	// For sparse: when the last fan-out ended (monoNow), whether it
 	// came after a gap, and whether a fan-out is writing its members
 	// itself.
-	epoch    time.Time
 	lastDone atomic.Int64
 	gapped   atomic.Bool
 	inlining atomic.Bool
 }
 
 func newFlusher(start func(), batch *coalescer) *flusher {
-	return &flusher{max: max(1, runtime.GOMAXPROCS(0)), start: start, batch: batch, epoch: time.Now()}
+	return &flusher{max: max(1, runtime.GOMAXPROCS(0)), start: start, batch: batch}
 }
 
 // sparseGap is how long after the previous fan-out ended a message must
@@ -79,7 +78,7 @@ const sparseGap = time.Millisecond
 // open, no flush goroutine runs, and no other fan-out writes its members.
 // When it returns true, the caller owns the inline slot until fanOutDone.
 func (f *flusher) sparse() bool {
-	gapped := time.Since(f.epoch)-time.Duration(f.lastDone.Load()) >= sparseGap
+	gapped := monoNow()-time.Duration(f.lastDone.Load()) >= sparseGap
 	before := f.gapped.Load()
 	if before != gapped {
 		f.gapped.Store(gapped)
@@ -115,7 +114,7 @@ func (f *flusher) inlineMembers() int {
 // fanOutDone records the end of a fan-out, and gives the inline slot back
 // when sparse had granted it.
 func (f *flusher) fanOutDone(inline bool) {
-	f.lastDone.Store(int64(time.Since(f.epoch)))
+	f.lastDone.Store(int64(monoNow()))
 	if inline {
 		f.inlining.Store(false)
 	}

@@ -23,6 +23,19 @@ func TestReaderParksAtOnceAfterAnOccasionalMessage(t *testing.T) {
 		}},
 	})
 	s.linger, s.oftenWithin = time.Hour, 0
+	r, c := dialParking(t, s)
+	for n := range 3 {
+		r.SendMessage("note", map[string]int{"n": n})
+		r.Expect("ack")
+		waitFor(t, "the reader to park after an occasional message", c.parked.Load)
+	}
+}
+
+// dialParking serves s, connects an authenticated raw client and returns it
+// with the server's side of it, whose reader parks between messages (the
+// test is skipped where readers cannot park).
+func dialParking(t *testing.T, s *Server) (*wstest.Raw, *Client) {
+	t.Helper()
 	ts := serve(t, s, httptest.NewServer)
 	r := wstest.DialRaw(t, ts.url)
 	c := ts.index.getAuthed(r.Authenticate("u").ID)
@@ -32,9 +45,5 @@ func TestReaderParksAtOnceAfterAnOccasionalMessage(t *testing.T) {
 	if c.fd < 0 {
 		t.Skip("no socket number on this platform: readers do not park")
 	}
-	for n := range 3 {
-		r.SendMessage("note", map[string]int{"n": n})
-		r.Expect("ack")
-		waitFor(t, "the reader to park after an occasional message", c.parked.Load)
-	}
+	return r, c
 }

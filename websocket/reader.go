@@ -93,13 +93,6 @@ func (c *Client) message() {
 	c.handle(wire.DecodeMessage(c.in.buf.Bytes()))
 }
 
-// monoStart is the origin of monoNow.
-var monoStart = time.Now()
-
-// monoNow is the monotonic time since the process started (in 8 bytes,
-// where a time.Time takes 24).
-func monoNow() time.Duration { return time.Since(monoStart) }
-
 // readLinger is how long a reader waits for the client's next frame on the
 // stack it grew before it parks.
 const readLinger = 20 * time.Millisecond

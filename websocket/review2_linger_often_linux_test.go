@@ -3,7 +3,6 @@ package websocket
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/echows/echows/internal/wsframe"
-	"github.com/echows/echows/internal/wstest"
 )
 
 // A client whose next message is already in the socket when the reader
@@ -69,15 +67,7 @@ func TestReview2ReaderKeepsItsStackWhenTheNextMessageWaits(t *testing.T) {
 					time.Sleep(tc.hook)
 					return c.Send("ack", strconv.Itoa(d.N))
 				}}})
-			ts := serve(t, s, httptest.NewServer)
-			r := wstest.DialRaw(t, ts.url)
-			c := ts.index.getAuthed(r.Authenticate("u").ID)
-			if c == nil {
-				t.Fatal("not indexed")
-			}
-			if c.fd < 0 {
-				t.Skip("readers do not park here")
-			}
+			r, _ := dialParking(t, s)
 			var all []byte
 			pad := strings.Repeat("x", 8000)
 			for n := 1; n <= tc.msgs; n++ {

@@ -99,7 +99,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	_, s.interest.off = s.broker.(*MemoryBroker)
 	s.hookCtx, s.hookCancel = context.WithCancel(context.Background())
-	s.m.epoch = time.Now()
 	s.batch.s, s.batch.seed = s, maphash.MakeSeed()
 	s.flush = newFlusher(func() {
 		s.wg.Add(1)

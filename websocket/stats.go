@@ -239,8 +239,6 @@ type cacheLinePad [64]byte
 // per write call or per connection event: never once per recipient under a
 // lock, never a lock or a map.
 type meters struct {
-	epoch time.Time // DeliveryLatency's monotonic clock counts from here
-
 	unauthorized, authenticating atomic.Int64
 	connects                     atomic.Uint64
 	disconnects                  [len(trackedCloseCodes) + 1]atomic.Uint64 // the last: any other code
@@ -325,13 +323,13 @@ func (m *meters) received(event string, err error) {
 func (m *meters) numbered(o *outbound) {
 	o.seq = m.sent.Add(1)
 	if o.seq%DeliverySampleEvery == 0 {
-		o.sentAt = max(1, int64(time.Since(m.epoch)))
+		o.sentAt = max(1, int64(monoNow())) // 0 means not stamped
 	}
 }
 
 // written counts a sampled message's frame going out to one client.
 func (m *meters) written(o *outbound) {
-	m.latency.observe(time.Since(m.epoch) - time.Duration(o.sentAt))
+	m.latency.observe(monoNow() - time.Duration(o.sentAt))
 }
 
 // wrote counts one socket write call that took n bytes.

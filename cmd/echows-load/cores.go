@@ -15,16 +15,9 @@ type coreTimes struct {
 	busy, steal time.Duration
 }
 
-// readCoreTimes sums /proc/stat's lines of cores (all zero when cores is
-// empty or the file cannot be read).
-func readCoreTimes(cores []int) coreTimes {
-	ct, _ := readCoreTimesOK(cores)
-	return ct
-}
-
-// readCoreTimesOK is readCoreTimes, and whether /proc/stat had a line for
-// each of cores.
-func readCoreTimesOK(cores []int) (coreTimes, bool) {
+// readCoreTimes sums /proc/stat's lines of cores, and reports whether it
+// had a line for each of them (false for no cores or no file).
+func readCoreTimes(cores []int) (coreTimes, bool) {
 	var ct coreTimes
 	if len(cores) == 0 {
 		return ct, false

@@ -755,7 +755,7 @@ func measureOn(o options, pools []*pool, pids []int, bs *burstState, send func()
 	if len(pids) != 1 {
 		cores = nil // several servers: not all of them on those cores
 	}
-	core0, coresRead := readCoreTimesOK(cores)
+	core0, coresRead := readCoreTimes(cores)
 	t0 := time.Now()
 	var br burstResult
 	br.SendSeconds = send()
@@ -764,7 +764,7 @@ func measureOn(o options, pools []*pool, pids []int, bs *burstState, send func()
 	case <-time.After(o.burstTimeout):
 		br.TimedOut = true
 	}
-	stealEnd := readCoreTimes(cores).steal // over the latencies' window, not the trailing wait's
+	stealEnd, _ := readCoreTimes(cores) // steal over the latencies' window, not the trailing wait's
 	end := time.Unix(0, bs.lastDone.Load())
 	if br.TimedOut || end.Before(t0) {
 		end = time.Now()
@@ -773,7 +773,7 @@ func measureOn(o options, pools []*pool, pids []int, bs *burstState, send func()
 	time.Sleep(250 * time.Millisecond) // the server's trailing work (writers ending, GC) belongs to the run
 	cpu1 := cpuTimes(pids)
 	br.OthersCores = othersCores(m0, snapshotMachine(), time.Since(t0))
-	core1 := readCoreTimes(cores)
+	core1, _ := readCoreTimes(cores)
 	w1 := writeCalls(pids...)
 	writes := stopCount()
 
@@ -796,7 +796,7 @@ func measureOn(o options, pools []*pool, pids []int, bs *burstState, send func()
 	br.NsPerDelivery = br.ServerCPU * 1e9 / float64(max(1, br.Received))
 	if coresRead {
 		br.OthersOnServerMs = max(0, (core1.busy-core0.busy).Seconds()-br.ServerCPU) * 1e3
-		br.StealMs = (stealEnd - core0.steal).Seconds() * 1e3
+		br.StealMs = (stealEnd.steal - core0.steal).Seconds() * 1e3
 		br.CoreMeasured = true
 	}
 	br.ServerWrites = writes // socket write system calls seen by perf

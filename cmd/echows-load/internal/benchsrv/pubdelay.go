@@ -16,8 +16,9 @@ import (
 // since the last read: for each "pub" or "pubsend" message, the time from
 // the publisher's write (the "t" of its data, the publisher's wall clock in
 // µs) to the hook's start (Hook: the message waited in the socket and for
-// the server's reader) and to the hook's return (Done: the fan-out too, so
-// its last member's write). Both are in µs. The load tool reads it after
+// the server's reader) and to the hook's return (Done: with what the send
+// call did, which in echows' sparse steady traffic is every member's write,
+// and in upstream's is handing the message to uWebSockets). Both are in µs. The load tool reads it after
 // each steady period (GET /pubdelay), from either server, so that a late
 // delivery can be placed: before the server ran the hook, during the
 // fan-out, or after the server's write (the receiving client's side).
