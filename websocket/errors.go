@@ -56,6 +56,12 @@ var errHookPanic = errors.New("websocket: hook panicked")
 // closed meanwhile (see queue.letClose).
 var errSocketClosing = errors.New("websocket: socket closed during a write")
 
+// errNotAuthenticated refuses a room to a client that is connected but not
+// authenticated. It wraps ErrClientNotFound, as Client.Send and ToClient
+// treat such a client: it gets nothing but error events until it is
+// authenticated.
+var errNotAuthenticated = fmt.Errorf("not authenticated: %w", ErrClientNotFound)
+
 // ErrInvalidRoom means a room name is empty, too long or reserved ("ws:").
 var ErrInvalidRoom = errors.New("websocket: invalid room name")
 

@@ -148,14 +148,19 @@ func deleteClient(list []*Client, c *Client) []*Client {
 // join adds c to each of rooms while c is in fewer than maxRooms rooms, and
 // returns how many of rooms it is in after (the first ones: it stops at the
 // first refused) and which of them it was not in before. It fails with
-// ErrClientNotFound when c is no longer indexed, and ErrTooManyRooms when it
-// could not join them all.
+// ErrClientNotFound when c is no longer indexed, errNotAuthenticated when it
+// is not authenticated (the check and the join are one step under the lock,
+// so a client never joins a room between a check and its disconnect), and
+// ErrTooManyRooms when it could not join them all.
 func (x *index) join(c *Client, rooms []string, maxRooms int) (in int, added []string, err error) {
 	x.mu.Lock()
 	x.version.Add(1)
 	defer x.mu.Unlock()
 	if x.clients[c.id] != c {
 		return 0, nil, ErrClientNotFound
+	}
+	if _, ok := x.authed[c]; !ok {
+		return 0, nil, errNotAuthenticated
 	}
 	for i, r := range rooms {
 		if !contains(c.rooms, r) && 1+len(c.rooms) >= maxRooms { // 1: its own room

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"slices"
@@ -120,9 +121,9 @@ func (cl *cluster) baseChannels() []string {
 }
 
 // TestInterestReleased checks that every reference the server takes is
-// given back: joins repeated, through both paths, a JoinRoom before the
-// client authenticated (into a default room), leaves, refused joins and
-// disconnects leave Redis with the base channels only.
+// given back: joins repeated, through both paths, a JoinRoom refused before
+// the client authenticated, leaves, refused joins and disconnects leave
+// Redis with the base channels only.
 func TestInterestReleased(t *testing.T) {
 	rbVerifyNone(t)
 	cl := startClusterWith(t, Config{
@@ -131,15 +132,16 @@ func TestInterestReleased(t *testing.T) {
 	}, RedisBrokerOptions{ListenGrace: time.Millisecond})
 	cl.awaitChannels(t, cl.baseChannels())
 
-	// A client in a default room before it authenticates.
+	// A client refused a room before it authenticates: the reference the
+	// join took is released (r-early is not among the channels below).
 	early := cl.b.dial(t)
 	early.roundTrip() // answered: it is indexed
 	var earlyID string
 	for _, c := range cl.b.Clients() {
 		earlyID = c.ID()
 	}
-	if err := cl.b.JoinRoom(earlyID, wire.RoomDefault); err != nil {
-		t.Fatal(err)
+	if err := cl.b.JoinRoom(earlyID, "r-early"); !errors.Is(err, ErrClientNotFound) {
+		t.Fatalf("JoinRoom before authentication: %v, want ErrClientNotFound", err)
 	}
 	if got := early.authenticate("early").ID; got != earlyID {
 		t.Fatalf("connected as %s, want %s", got, earlyID)

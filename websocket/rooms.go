@@ -149,11 +149,15 @@ func without(list, drop []string) []string {
 	return out
 }
 
-// JoinRoom puts a client of this instance in room. Unlike a client's join
-// request it needs no ValidateRooms approval; room must still be valid
-// (non-empty, at most MaxRoomLength characters, no "ws:" prefix, not shaped
-// like a client id), and the client in fewer than MaxRoomsPerClient rooms
-// (ErrTooManyRooms). With a broker that routes by interest (RedisBroker's
+// JoinRoom puts an authenticated client of this instance in room. Unlike a
+// client's join request it needs no ValidateRooms approval; room must still
+// be valid (non-empty, at most MaxRoomLength characters, no "ws:" prefix,
+// not shaped like a client id), and the client in fewer than
+// MaxRoomsPerClient rooms (ErrTooManyRooms). A client that is not
+// authenticated (yet: during its Authenticate hook too) is refused with an
+// error wrapping ErrClientNotFound, as Client.Send refuses it: room
+// messages are for authenticated clients only. Rooms a client should be in
+// from the start are joined in the Connected hook, or are DefaultRooms. With a broker that routes by interest (RedisBroker's
 // default), JoinRoom returns once the broker hears the room, so a message
 // published on any instance after it returns reaches the client; it waits
 // at most ReadyTimeout for that, and while Redis is away it does not wait

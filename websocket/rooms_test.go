@@ -77,6 +77,37 @@ func TestValidateRoomsErrorRefusesAll(t *testing.T) {
 	}
 }
 
+// TestJoinRoomRefusesUnauthenticated checks that a server-side join cannot
+// put a client that has not authenticated in a room: it would receive room
+// messages before it proved who it is. An unauthenticated client gets
+// nothing but error events; its first frame after a room message is the
+// error its own request asked for.
+func TestJoinRoomRefusesUnauthenticated(t *testing.T) {
+	ts := startServer(t, Config{})
+	c := ts.dial(t)
+	c.roundTrip() // answered: it is indexed
+	clients := ts.Clients()
+	if len(clients) != 1 {
+		t.Fatalf("%d clients, want 1", len(clients))
+	}
+	id := clients[0].ID()
+	if err := ts.JoinRoom(id, "vip"); !errors.Is(err, ErrClientNotFound) {
+		t.Fatalf("JoinRoom(unauthenticated): %v, want ErrClientNotFound", err)
+	}
+	if n := len(ts.RoomClients("vip")); n != 0 {
+		t.Fatalf("vip has %d members", n)
+	}
+	ts.Local().ToRoom("vip", "perk", 1)
+	c.roundTrip() // fails on any frame but its error event
+
+	if d := c.authenticate("u1"); d.ID != id {
+		t.Fatalf("connected as %s, want %s", d.ID, id)
+	}
+	if err := ts.JoinRoom(id, "vip"); err != nil {
+		t.Fatalf("JoinRoom once authenticated: %v", err)
+	}
+}
+
 func TestProgrammaticRooms(t *testing.T) {
 	ts := startServer(t, Config{})
 	c := ts.dial(t)
