@@ -46,7 +46,8 @@ type flusher struct {
 	running int // flush goroutines alive
 	max     int // at most this many
 	corks   atomic.Int32
-	start   func() // starts one flush goroutine
+	start   func()      // starts one flush goroutine
+	poll    func() bool // starts the readers of parked sockets that have data (parker.poll)
 	batch   *coalescer
 	stopped bool // see stop
 
@@ -224,7 +225,22 @@ func (f *flusher) takeLocked(buf []*Client) []*Client {
 
 // run is a flush goroutine: it queues waiting batches of fan-outs and
 // writes clients from the ready list until there is neither.
+//
+// It lets the producers that can run go first, as an event loop reads
+// every ready socket before it writes. With one processor, `go` puts a new
+// goroutine next in line: the flush goroutine a reader's message started
+// would write that message alone, ahead of the readers the same wake-up
+// started, and each of theirs would get a pass of its own. So it yields
+// once when it starts, and those messages join the batch it writes. And
+// the runtime looks for network events only when it has nothing else to
+// run: between chunks it polls the parked readers (parker.poll), and
+// yields when that started some, so that the messages that came during
+// its writes are queued now and go out in the members' next writes, not
+// after this pass, one pass each. Order holds: what this goroutine writes
+// is in the members' queues already, and what the readers queue goes
+// after it.
 func (f *flusher) run() {
+	runtime.Gosched()
 	buf := make([]*Client, 0, flushChunk)
 	for {
 		f.batch.flush()
@@ -234,6 +250,9 @@ func (f *flusher) run() {
 		}
 		f.write(buf)
 		clear(buf)
+		if f.poll() {
+			runtime.Gosched()
+		}
 	}
 }
 

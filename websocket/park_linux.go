@@ -178,22 +178,65 @@ func (p *parker) run() {
 		if err != nil || werr != nil {
 			return
 		}
-		var wake []*Client
 		p.mu.Lock()
-		for _, ev := range events[:n] {
-			if ev.Pad == -1 && ev.Fd == int32(p.wake[0]) {
-				p.mu.Unlock()
-				return
-			}
-			if w, ok := p.byFD[ev.Fd]; ok && w.seq == ev.Pad {
-				wake = append(wake, w.c)
-			}
-		}
+		wake, stop := p.readyLocked(events[:n], nil)
 		p.mu.Unlock()
+		if stop {
+			return
+		}
 		for _, c := range wake {
 			c.unpark()
 		}
 	}
+}
+
+// readyLocked appends to wake the clients whose sockets events report, and
+// reports whether the wake pipe is among them (stop).
+func (p *parker) readyLocked(events []syscall.EpollEvent, wake []*Client) (_ []*Client, stop bool) {
+	for _, ev := range events {
+		if ev.Pad == -1 && ev.Fd == int32(p.wake[0]) {
+			stop = true
+			continue
+		}
+		if w, ok := p.byFD[ev.Fd]; ok && w.seq == ev.Pad {
+			wake = append(wake, w.c)
+		}
+	}
+	return wake, stop
+}
+
+// poll starts, without waiting, the readers of parked sockets that became
+// readable, and reports whether it started any. A flush goroutine calls it
+// between chunks of writes. With one processor the runtime looks for
+// network events only when it has nothing else to run (or every 10 ms or
+// more, from sysmon), so messages that come during a long run of writes
+// would wait for it to end, and then be fanned out one by one; started now,
+// their readers queue them while the writes go on, and each member gets
+// them in its next write (see flusher.run). The wake pipe, which is level
+// triggered, is left for run.
+func (p *parker) poll() bool {
+	var events [32]syscall.EpollEvent
+	var wake []*Client
+	p.mu.Lock() // held across the (non-blocking) wait: stop closes the set only after taking it
+	if p.byFD == nil || p.stopped {
+		p.mu.Unlock()
+		return false
+	}
+	for {
+		n, err := epollWaitNow(p.epfd, events[:])
+		if err != nil || n == 0 {
+			break
+		}
+		wake, _ = p.readyLocked(events[:n], wake)
+		if n < len(events) {
+			break
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range wake {
+		c.unpark()
+	}
+	return len(wake) > 0
 }
 
 // stop ends run and closes the epoll set; call it once no client is left.

@@ -25,3 +25,5 @@ func (c *Client) dropSocket() {
 }
 
 func (p *parker) stop() {}
+
+func (p *parker) poll() bool { return false }

@@ -107,6 +107,7 @@ func New(cfg Config) (*Server, error) {
 			s.flush.run()
 		}()
 	}, &s.batch)
+	s.flush.poll = s.parker.poll
 	s.upgrader = gws.Upgrader{
 		ReadBufferSize:  0,                 // gorilla reads through the reader hijackWriter.Hijack returns
 		WriteBufferPool: unusedWritePool{}, // the server writes frames itself
