@@ -91,7 +91,7 @@ func (s *Server) authenticate(c *Client, req AuthRequest) {
 	switch {
 	case res != authOK:
 		s.interest.unlistenClient(c.id, id.UserID, s.cfg.DefaultRooms)
-	case len(added) < len(s.cfg.DefaultRooms): // in some already (JoinRoom before)
+	case len(added) < len(s.cfg.DefaultRooms): // not expected: a client joins no room before it authenticates
 		s.interest.unlistenRooms(without(s.cfg.DefaultRooms, added))
 	}
 	switch res {

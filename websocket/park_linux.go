@@ -212,8 +212,9 @@ func (p *parker) readyLocked(events []syscall.EpollEvent, wake []*Client) (_ []*
 // more, from sysmon), so messages that come during a long run of writes
 // would wait for it to end, and then be fanned out one by one; started now,
 // their readers queue them while the writes go on, and each member gets
-// them in its next write (see flusher.run). The wake pipe, which is level
-// triggered, is left for run.
+// them in its next write (see flusher.run). It never sees the wake pipe:
+// stop writes it only after setting stopped, which poll checks under the
+// same lock.
 func (p *parker) poll() bool {
 	var events [32]syscall.EpollEvent
 	var wake []*Client

@@ -171,6 +171,9 @@ func (s *Server) JoinRoom(clientID, room string) error {
 	if c == nil {
 		return fmt.Errorf("join room %q: client %q: %w", room, clientID, ErrClientNotFound)
 	}
+	if c.State() != StateAuthenticated { // refused before the broker is asked to listen
+		return fmt.Errorf("join room %q: client %q: %w", room, clientID, errNotAuthenticated)
+	}
 	if _, err := s.join(context.Background(), c, []string{room}); err != nil {
 		return fmt.Errorf("join room %q: client %q: %w", room, clientID, err)
 	}
