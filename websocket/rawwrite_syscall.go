@@ -1,4 +1,4 @@
-//go:build unix && !(linux && (amd64 || arm64)) && !solaris && !illumos && !aix
+//go:build unix && !(linux && (amd64 || arm64) && !echows_portable) && !solaris && !illumos && !aix
 
 package websocket
 
