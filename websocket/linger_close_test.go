@@ -24,7 +24,7 @@ import (
 // The peers here send frames steadily, so the reader is often in linger
 // when the server closes them; after the close they go quiet without
 // answering. Every connection must be dropped by the server.
-func TestReviewCloseDuringLingerKeepsItsDeadline(t *testing.T) {
+func TestCloseDuringLingerKeepsItsDeadline(t *testing.T) {
 	ts := startServer(t, Config{Settings: Settings{
 		MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 30,
 		IdleTimeout: time.Hour, HeartbeatInterval: time.Hour, HeartbeatTimeout: time.Hour,

@@ -11,7 +11,7 @@ import (
 // MessageRate bounds every message a peer sends, whatever its type: a
 // binary message costs the server a read and an error event, as a text one
 // does. Fifty of them over a burst of five must be throttled.
-func TestReviewBinaryMessagesAreChargedToMessageRate(t *testing.T) {
+func TestBinaryMessagesAreChargedToMessageRate(t *testing.T) {
 	ts := startServer(t, Config{Settings: Settings{MessageRate: 1000, MessageBurst: 5}})
 	c := ts.dial(t)
 	const n = 50

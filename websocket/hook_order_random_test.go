@@ -15,7 +15,7 @@ import (
 // peer closes, the server closes, the connected hook is slow): for each,
 // the disconnected hook runs exactly once, the connected hook at most once,
 // and a connected hook always ends before the disconnected one starts.
-func TestReviewHookOrderUnderRandomLeaves(t *testing.T) {
+func TestHookOrderUnderRandomLeaves(t *testing.T) {
 	var mu sync.Mutex
 	events := map[string][]string{}
 	record := func(id, what string) {

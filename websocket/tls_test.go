@@ -13,7 +13,7 @@ import (
 // TLS clients: messages in order (a burst larger than the socket buffers
 // included), pings answered, a room shared with a slow TLS client, a close
 // handshake, and a clean Shutdown.
-func TestReviewTLSClients(t *testing.T) {
+func TestTLSClients(t *testing.T) {
 	ts := startTLSServer(t, Config{Settings: Settings{BackpressureLimit: 16 << 20}, Hooks: Hooks{ValidateRooms: allowAllRooms}})
 	a, b, slow := ts.dial(t), ts.dial(t), ts.dial(t)
 	aID := a.authenticate("a").ID

@@ -22,17 +22,17 @@ import (
 // until the peer sends something. net.Conn's Read on the same socket
 // blocks in an ordinary syscall and the process goes on. readSocket uses
 // MSG_DONTWAIT, as writeNow does, so it must behave as net's.
-func TestReviewRawReadOfBlockingSocketStallsGC(t *testing.T) {
-	if mode := os.Getenv("REVIEW_RAWREAD_CHILD"); mode != "" {
-		reviewBlockingReadChild(t, mode == "raw")
+func TestRawReadOfBlockingSocketStallsGC(t *testing.T) {
+	if mode := os.Getenv("ECHOWS_RAWREAD_CHILD"); mode != "" {
+		blockingReadChild(t, mode == "raw")
 		return
 	}
 	for _, mode := range []string{"net", "raw"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestReviewRawReadOfBlockingSocketStallsGC$", "-test.v")
-			cmd.Env = append(os.Environ(), "REVIEW_RAWREAD_CHILD="+mode)
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestRawReadOfBlockingSocketStallsGC$", "-test.v")
+			cmd.Env = append(os.Environ(), "ECHOWS_RAWREAD_CHILD="+mode)
 			out, err := cmd.CombinedOutput()
 			if ctx.Err() != nil {
 				t.Fatalf("%s read of a blocking socket: the process hung (runtime.GC never returned while the read waited)\n%s", mode, out)
@@ -44,7 +44,7 @@ func TestReviewRawReadOfBlockingSocketStallsGC(t *testing.T) {
 	}
 }
 
-func reviewBlockingReadChild(t *testing.T, raw bool) {
+func blockingReadChild(t *testing.T, raw bool) {
 	nc, peer := tcpPair(t)
 	var conn net.Conn = nc
 	if raw {
@@ -89,7 +89,7 @@ func waitForBlockedRead() {
 	for {
 		n := runtime.Stack(buf, true)
 		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-			if strings.Contains(g, "reviewBlockingReadChild.func") &&
+			if strings.Contains(g, "blockingReadChild.func") &&
 				(strings.Contains(g, "[IO wait") || strings.Contains(g, "[syscall")) {
 				return
 			}

@@ -22,7 +22,7 @@ import (
 	"github.com/echows/echows/websocket/wire"
 )
 
-// rcRecv is what a review reader saw: the messages (event and number, in
+// rcRecv is what a test reader saw: the messages (event and number, in
 // order, noise left out) and how the connection ended.
 type rcRecv struct {
 	got       []string
@@ -92,12 +92,12 @@ func rcCollect(conn *gws.Conn) <-chan rcRecv {
 // in when they were sent, in the order they were sent, and a closed client
 // nothing after its close. Over TLS every client has its own writer
 // (started under the batch's lock by queueLocked).
-func TestReviewCoalesceRandomOpsKeepCausalOrder(t *testing.T) {
-	t.Run("tcp", func(t *testing.T) { reviewCoalesceRandomOps(t, startServer) })
-	t.Run("tls", func(t *testing.T) { reviewCoalesceRandomOps(t, startTLSServer) })
+func TestCoalesceRandomOpsKeepCausalOrder(t *testing.T) {
+	t.Run("tcp", func(t *testing.T) { coalesceRandomOps(t, startServer) })
+	t.Run("tls", func(t *testing.T) { coalesceRandomOps(t, startTLSServer) })
 }
 
-func reviewCoalesceRandomOps(t *testing.T, startServer func(testing.TB, Config) *testServer) {
+func coalesceRandomOps(t *testing.T, startServer func(testing.TB, Config) *testServer) {
 	var transforms atomic.Int64
 	seal := func(ctx context.Context, c *Client, msg Message) (*Message, error) {
 		if transforms.Add(1)%37 == 0 {
@@ -296,7 +296,7 @@ func reviewCoalesceRandomOps(t *testing.T, startServer func(testing.TB, Config) 
 // the batch's tail is queued by the flush goroutine ensure started, even
 // when the one before is just counting itself out (next), and nothing is
 // lost or duplicated. The batch holds no client or message afterwards.
-func TestReviewCoalesceTailsAcrossFlushGoroutineExits(t *testing.T) {
+func TestCoalesceTailsAcrossFlushGoroutineExits(t *testing.T) {
 	ts := startServer(t, Config{})
 	m := ts.members(t, "a", "b")
 	seed := uint64(time.Now().UnixNano())
@@ -357,7 +357,7 @@ func (h rcHandler) WithGroup(string) slog.Handler                 { return h }
 // the batch in order and then 1013, and the logger, called for the
 // episode, may itself call Stats and send (no lock is held). Anything
 // that closed under the batch's lock would deadlock here.
-func TestReviewCoalesceBackpressureCloseFromABatch(t *testing.T) {
+func TestCoalesceBackpressureCloseFromABatch(t *testing.T) {
 	var srv atomic.Pointer[Server]
 	var reentered atomic.Int32
 	logger := slog.New(rcHandler{on: func(r slog.Record) {
@@ -434,7 +434,7 @@ func TestReviewCoalesceBackpressureCloseFromABatch(t *testing.T) {
 // returns", holds for batched fan-outs: full batches queued by the sender
 // (and flusher.help), the tail queued by the flush goroutine, and a direct
 // send in the middle are all held; then everything arrives in order.
-func TestReviewCoalesceCorkHoldsBatchedWrites(t *testing.T) {
+func TestCoalesceCorkHoldsBatchedWrites(t *testing.T) {
 	s := newServer(t, Config{Settings: Settings{DefaultRooms: []string{}, HeartbeatInterval: time.Hour}})
 	var corked atomic.Bool
 	var during atomic.Int64
@@ -477,7 +477,7 @@ func TestReviewCoalesceCorkHoldsBatchedWrites(t *testing.T) {
 // queued) goes out before each client's 1001, and Shutdown leaves no
 // flush goroutine and no pending batch (TestMain's goleak checks the
 // goroutines too).
-func TestReviewCoalesceShutdownSendsThePendingBatchFirst(t *testing.T) {
+func TestCoalesceShutdownSendsThePendingBatchFirst(t *testing.T) {
 	ts := startServer(t, Config{})
 	m := ts.members(t, "a", "b", "c")
 	recv := make([]<-chan rcRecv, len(m))
@@ -512,7 +512,7 @@ func TestReviewCoalesceShutdownSendsThePendingBatchFirst(t *testing.T) {
 // Bursts from another instance are delivered by the dispatcher under a
 // cork, batched: each client still gets the room, user and direct
 // messages in the order they were published.
-func TestReviewCoalesceBrokerBurstKeepsOrder(t *testing.T) {
+func TestCoalesceBrokerBurstKeepsOrder(t *testing.T) {
 	broker := NewMemoryBroker()
 	a := startServer(t, Config{Broker: broker})
 	b := startServer(t, Config{Broker: broker, Settings: Settings{DefaultRooms: []string{"lobby"}}})
@@ -550,7 +550,7 @@ func TestReviewCoalesceBrokerBurstKeepsOrder(t *testing.T) {
 // queued, so the accessors queue a waiting batch first (as Stats does).
 // Here the client has 500 bytes waiting in a held write and a budget of
 // 1000: each 600-byte broadcast is refused.
-func TestReviewCoalesceClientDroppedIsCurrentAfterTheSend(t *testing.T) {
+func TestCoalesceClientDroppedIsCurrentAfterTheSend(t *testing.T) {
 	s := newServer(t, Config{Settings: Settings{BackpressureLimit: 1000, DefaultRooms: []string{}, HeartbeatInterval: time.Hour}})
 	h := holdWrites(t, s)
 	ts := serve(t, s, httptest.NewServer)
@@ -585,7 +585,7 @@ func TestReviewCoalesceClientDroppedIsCurrentAfterTheSend(t *testing.T) {
 // slow handler would stall every sender. The handler here makes its call
 // on another goroutine and gives up after a while, so the test fails
 // instead of hanging.
-func TestReviewCoalesceLoggerRunsOutsideTheBatchLock(t *testing.T) {
+func TestCoalesceLoggerRunsOutsideTheBatchLock(t *testing.T) {
 	var srv atomic.Pointer[Server]
 	result := make(chan error, 1)
 	logger := slog.New(rcHandler{on: func(r slog.Record) {
@@ -629,7 +629,7 @@ func TestReviewCoalesceLoggerRunsOutsideTheBatchLock(t *testing.T) {
 // since coalescer.repeats none is batched at all), and the flush
 // goroutines are held back, as one busy core does. The queue must stay
 // near inlineFlush, not grow to BackpressureLimit.
-func TestReviewCoalesceInlineFlushBoundsAQueueAcrossAudiences(t *testing.T) {
+func TestCoalesceInlineFlushBoundsAQueueAcrossAudiences(t *testing.T) {
 	s := newServer(t, Config{Settings: Settings{DefaultRooms: []string{}, HeartbeatInterval: time.Hour}})
 	var gate atomic.Bool
 	var deferred []func()
@@ -682,7 +682,7 @@ func TestReviewCoalesceInlineFlushBoundsAQueueAcrossAudiences(t *testing.T) {
 // its sender saw it running (ensure) and started none. The interleaving
 // (the sender's ensure between the goroutine's batch.flush and its next)
 // is too narrow to hit over sockets; here next is called in that state.
-func TestReviewCoalesceLastFlushGoroutineStaysForAPendingBatch(t *testing.T) {
+func TestCoalesceLastFlushGoroutineStaysForAPendingBatch(t *testing.T) {
 	b := new(coalescer)
 	var starts int
 	f := newFlusher(func() { starts++ }, b)

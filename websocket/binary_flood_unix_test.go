@@ -16,7 +16,7 @@ import (
 // socket fills after a few KiB and the queue cannot drain, so a reader that
 // respects the budget stops after a few episodes of one dropped event each,
 // and waits.
-func TestReviewBinaryFloodStopsWhenBackpressured(t *testing.T) {
+func TestBinaryFloodStopsWhenBackpressured(t *testing.T) {
 	ts := startServer(t, Config{Settings: Settings{
 		BackpressureLimit: 1 << 10, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 30,
 	}})

@@ -14,7 +14,7 @@ import (
 // even a non-blocking attempt through syscall.RawConn, on a socket whose
 // write deadline has passed, so the next message would kill a healthy,
 // reading client.
-func TestReviewExpiredWriteDeadlineKillsTheFlushPath(t *testing.T) {
+func TestExpiredWriteDeadlineKillsTheFlushPath(t *testing.T) {
 	const writeTimeout = 2 * time.Second
 	ts := startServer(t, Config{Settings: Settings{WriteTimeout: writeTimeout, BackpressureLimit: 8 << 20}})
 	m := ts.members(t, "a")

@@ -12,7 +12,7 @@ import (
 // transformed by its writer, and queueing the close cancels the client's
 // context: the transforms of the messages queued before the close must
 // still run, not be dropped because the close came after them.
-func TestReviewEncryptedClientGetsWhatWasQueuedBeforeClose(t *testing.T) {
+func TestEncryptedClientGetsWhatWasQueuedBeforeClose(t *testing.T) {
 	ts := startServer(t, Config{Hooks: Hooks{TransformOutbound: sealing}})
 	m := ts.members(t, "a")
 	if err := ts.EnableClientEncryption(m[0].id); err != nil {
@@ -32,7 +32,7 @@ func TestReviewEncryptedClientGetsWhatWasQueuedBeforeClose(t *testing.T) {
 // The same on Shutdown: every client gets what was sent to it before the
 // 1001, encrypted or not. The transform of the broadcast is still running
 // when Shutdown queues the close.
-func TestReviewEncryptedClientGetsWhatWasQueuedBeforeShutdown(t *testing.T) {
+func TestEncryptedClientGetsWhatWasQueuedBeforeShutdown(t *testing.T) {
 	closeQueued := make(chan struct{})
 	transform := func(ctx context.Context, c *Client, msg Message) (*Message, error) {
 		if msg.Event == "news" {

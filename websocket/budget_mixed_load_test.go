@@ -14,7 +14,7 @@ import (
 // A peer that floods pings and never reads, in a room that gets traffic of
 // mixed sizes (corked and not) and server pings: its queue never holds more
 // than BackpressureLimit plus one frame and the control slots.
-func TestReviewBudgetUnderMixedLoad(t *testing.T) {
+func TestBudgetUnderMixedLoad(t *testing.T) {
 	const limit = 64 << 10
 	ts := startServer(t, Config{Settings: Settings{
 		BackpressureLimit: limit, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 30,

@@ -16,7 +16,7 @@ import (
 // open, what it would have been written.
 //
 // The test takes the two steps itself to place the cork between them.
-func TestReviewClientHeldByACorkThatOpenedAfterItWasScheduledIsPromoted(t *testing.T) {
+func TestClientHeldByACorkThatOpenedAfterItWasScheduledIsPromoted(t *testing.T) {
 	ts := startServer(t, Config{Settings: Settings{BackpressureLimit: 4 * corkLimit}})
 	m := ts.members(t, "a")
 	cl, _ := ts.Client(m[0].id)

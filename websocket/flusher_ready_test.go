@@ -7,7 +7,7 @@ import "testing"
 // steady flow to many clients, each scheduled again as soon as it was
 // written) may never see it empty: the list must then still hold about the
 // clients waiting, not every scheduling since it last emptied.
-func TestReviewReadyListStaysBoundedWhileNeverEmpty(t *testing.T) {
+func TestReadyListStaysBoundedWhileNeverEmpty(t *testing.T) {
 	f := newFlusher(func() {}, new(coalescer)) // no goroutines: the test takes from the list itself
 	clients := make([]*Client, 300)
 	for i := range clients {

@@ -17,7 +17,7 @@ import (
 // the server at random moments: under -race, one reader per connection at
 // a time (a second one would race on the read buffer), one writer, each
 // client's echoes in order, a close last, and every client finished.
-func TestReviewParkWakeCloseStress(t *testing.T) {
+func TestParkWakeCloseStress(t *testing.T) {
 	echo := func(_ context.Context, c *Client, msg Message) error { return c.Send(msg.Event, msg.Data) }
 	ts := startServer(t, Config{
 		Settings: Settings{IdleTimeout: time.Second, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 30},

@@ -18,7 +18,7 @@ import (
 // and not), pings them, and closes them at random moments: the strict raw
 // reader (wsframe.Checker) sees valid frames only, and nothing at all (no
 // pong, no ping, no message) after the close frame.
-func TestReviewNothingAfterTheClose(t *testing.T) {
+func TestNothingAfterTheClose(t *testing.T) {
 	ts := startServer(t, Config{Settings: Settings{
 		IdleTimeout: 200 * time.Millisecond, MessageRate: 1e9, MessageBurst: 1e9, ReadRate: 1 << 30,
 		BackpressureLimit: 256 << 10,

@@ -15,7 +15,7 @@ import (
 // process data ... from the remote endpoint". The server sends its 1007 or
 // 1002 and gives the peer closeGrace to answer; a message the peer sends
 // meanwhile must not reach the app's hooks.
-func TestReviewNoMessageIsProcessedAfterFailingTheConnection(t *testing.T) {
+func TestNoMessageIsProcessedAfterFailingTheConnection(t *testing.T) {
 	cases := map[string]struct {
 		fail func(r *wstest.Raw)
 		code int
@@ -55,7 +55,7 @@ func TestReviewNoMessageIsProcessedAfterFailingTheConnection(t *testing.T) {
 // reader checks those itself (frameHead), gorilla checks these, and gorilla
 // takes a 1-byte payload for "no status" (1005) and a reason that is not
 // UTF-8 for a protocol error (1002).
-func TestReviewCloseBetweenFragmentsIsCheckedLikeAnyClose(t *testing.T) {
+func TestCloseBetweenFragmentsIsCheckedLikeAnyClose(t *testing.T) {
 	cases := map[string]struct {
 		payload []byte
 		code    int

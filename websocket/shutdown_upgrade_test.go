@@ -17,7 +17,7 @@ import (
 // the clients; an upgrade still under way then must not start a new one
 // that nothing will ever stop (a goroutine, an epoll set and a pipe per
 // Shutdown).
-func TestReviewShutdownRacingAnUpgradeLeavesNoEpollGoroutine(t *testing.T) {
+func TestShutdownRacingAnUpgradeLeavesNoEpollGoroutine(t *testing.T) {
 	s, err := New(Config{Hooks: Hooks{Authenticate: testAuth}, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func waitChan(t *testing.T, ch <-chan struct{}, what string) {
 // Upgrades racing Shutdown: each one is refused (503) or upgraded and then
 // closed with 1001; Shutdown returns nil once all are gone, and the parker
 // is stopped.
-func TestReviewShutdownRacingManyUpgrades(t *testing.T) {
+func TestShutdownRacingManyUpgrades(t *testing.T) {
 	ts := startServer(t, Config{})
 	s, url := ts.Server, ts.url
 	const n = 60

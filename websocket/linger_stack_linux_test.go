@@ -27,7 +27,7 @@ import (
 // (its payload is read straight into the message buffer). The hook records
 // the goroutine each message ran on; consecutive messages that were all
 // waiting should run on the same one.
-func TestReview2ReaderKeepsItsStackWhenTheNextMessageWaits(t *testing.T) {
+func TestReaderKeepsItsStackWhenTheNextMessageWaits(t *testing.T) {
 	cases := []struct {
 		name     string
 		settings Settings
