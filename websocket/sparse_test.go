@@ -127,9 +127,18 @@ func TestSparseFanOutPastAStalledMember(t *testing.T) {
 
 	const n = 128 // 4 MiB: far more than the stalled socket and its budget hold
 	pad := strings.Repeat("x", 32<<10)
+	// The reading member's budget holds 7 of these messages. A batch its
+	// writer took counts against the budget until the writer is back from
+	// the socket, which on a loaded machine can be after the reader has
+	// read it: with the sender at most w messages ahead of the reader, up
+	// to 2w count. So the sender keeps at most 2 ahead, and a slow reader
+	// is never past its budget (its drops would be right, and no sign of
+	// the stalled member holding anyone up; with 4 ahead, CI saw them).
+	window := make(chan struct{}, 2)
 	got := make(chan error, 1)
 	go func() { // the reader reads as the messages come
 		for i := range n {
+			reader.conn.SetReadDeadline(time.Now().Add(readTimeout))
 			_, b, err := reader.conn.ReadMessage()
 			if err != nil {
 				got <- err
@@ -139,10 +148,16 @@ func TestSparseFanOutPastAStalledMember(t *testing.T) {
 				got <- fmt.Errorf("message %d: got %d (%v)", i, d, err)
 				return
 			}
+			<-window
 		}
 		got <- nil
 	}()
 	for i := range n {
+		select {
+		case window <- struct{}{}:
+		case err := <-got: // the reader failed (or timed out: ReadTimeout)
+			t.Fatalf("before message %d: %v", i, err)
+		}
 		ts.flush.endedLongAgo()
 		if err := ts.Local().ToRoom("r", "m", map[string]any{"i": i, "pad": pad}); err != nil {
 			t.Fatal(err)
