@@ -105,11 +105,12 @@ func TestRedisBrokerListenBatchesConcurrentCalls(t *testing.T) {
 	// Far fewer commands than calls: concurrent calls share commands. (Each
 	// command carries at most 1024 channels, so 10 is the least possible.)
 	// How many share one depends on how the calls and the link's writer
-	// are scheduled: 518–1,118 commands in 20 runs on two processors, so
-	// the bound is n/4 (n/10 failed one run in twenty, on the tree before
-	// the fan-out batching as well); one command per call would be n.
-	if cmds > n/4 {
-		t.Errorf("%d Listen calls took %d SUBSCRIBE commands, want at most %d", n, cmds, n/4)
+	// are scheduled: 518–1,118 commands in 20 runs on two processors, and
+	// 3,174 with both processors also busy with other work, so the bound
+	// is n/2 (n/10 failed one run in twenty, n/4 under that load); one
+	// command per call would be n.
+	if cmds > n/2 {
+		t.Errorf("%d Listen calls took %d SUBSCRIBE commands, want at most %d", n, cmds, n/2)
 	}
 	if st.Channels != n+1 {
 		t.Errorf("Stats.Channels = %d, want %d", st.Channels, n+1)
