@@ -133,7 +133,8 @@ func TestSparseFanOutPastAStalledMember(t *testing.T) {
 	// read it: with the sender at most w messages ahead of the reader, up
 	// to 2w count. So the sender keeps at most 2 ahead, and a slow reader
 	// is never past its budget (its drops would be right, and no sign of
-	// the stalled member holding anyone up; with 4 ahead, CI saw them).
+	// the stalled member holding anyone up: CI saw them with the sender
+	// unpaced, and a loaded machine with it 4 ahead).
 	window := make(chan struct{}, 2)
 	got := make(chan error, 1)
 	go func() { // the reader reads as the messages come
@@ -155,7 +156,7 @@ func TestSparseFanOutPastAStalledMember(t *testing.T) {
 	for i := range n {
 		select {
 		case window <- struct{}{}:
-		case err := <-got: // the reader failed (or timed out: ReadTimeout)
+		case err := <-got: // the reader failed, or waited readTimeout
 			t.Fatalf("before message %d: %v", i, err)
 		}
 		ts.flush.endedLongAgo()
