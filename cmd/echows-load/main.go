@@ -59,6 +59,7 @@ type options struct {
 	rate         float64
 	publishers   int
 	duration     time.Duration
+	interleave   bool
 
 	attackProbes   int
 	attackRate     float64
@@ -151,6 +152,7 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 100, "steady, fleet: messages per second, all publishers together")
 	flag.IntVar(&o.publishers, "publishers", 10, "steady, fleet: publishing clients")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "steady, fleet: length of one measured period; attack: of each phase's probe window")
+	flag.BoolVar(&o.interleave, "interleave", false, "steady, steady-redis: start every target's servers at once (all on -server-cpus) and let the targets take turns period by period, instead of running each target's repetition alone")
 	flag.IntVar(&o.attackProbes, "attack-probes", 10, "attack: ordinary clients measuring their round trip")
 	flag.Float64Var(&o.attackRate, "attack-rate", 20, "attack: round trips per second per ordinary client")
 	flag.IntVar(&o.attackPingers, "attack-pingers", 100, "attack: unauthenticated peers flooding pings without reading")
@@ -255,12 +257,36 @@ func main() {
 		runtime.Version(), nproc(), cpuModel(), runtime.GOMAXPROCS(0), o.clientCPUs, loadAvg())
 
 	var results []*runResult
+	record := func(r *runResult) {
+		results = append(results, r)
+		if outFile != nil {
+			b, _ := json.Marshal(r)
+			fmt.Fprintf(outFile, "%s\n", b)
+		}
+	}
 	for rep := range o.reps {
 		for _, scen := range o.scenarios {
 			for _, n := range o.clients {
 				order := slices.Clone(o.targets)
 				if rep%2 == 1 {
 					slices.Reverse(order)
+				}
+				if o.interleave && strings.HasPrefix(scen, "steady") {
+					var pairs [][2]string
+					for _, t := range order {
+						for _, rt := range runRoutings(o, t, scen, rep) {
+							pairs = append(pairs, [2]string{t, rt})
+						}
+					}
+					waitQuiet(o)
+					rs, err := runInterleaved(o, pairs, scen, n, rep)
+					if err != nil {
+						logf("run %s %d rep %d, interleaved: %v", scen, n, rep, err)
+					}
+					for _, r := range rs {
+						record(r)
+					}
+					continue
 				}
 				for _, t := range order {
 					if scen == "fleet" && !o.variants[t].echows {
@@ -277,11 +303,7 @@ func main() {
 							}
 							r.Error = err.Error()
 						}
-						results = append(results, r)
-						if outFile != nil {
-							b, _ := json.Marshal(r)
-							fmt.Fprintf(outFile, "%s\n", b)
-						}
+						record(r)
 					}
 				}
 			}
@@ -362,7 +384,10 @@ type runResult struct {
 	Clients  int    `json:"clients"`
 	Rep      int    `json:"rep"`
 	Started  string `json:"started"`
-	Error    string `json:"error,omitempty"`
+	// Interleaved says the run's periods took turns with the other
+	// targets' (-interleave): its Bursts[i] and theirs are neighbours.
+	Interleaved bool   `json:"interleaved,omitempty"`
+	Error       string `json:"error,omitempty"`
 
 	LoadBefore float64 `json:"load_before"`
 	BusyBefore float64 `json:"busy_before"` // cores used by others before the run
@@ -446,241 +471,6 @@ type burstResult struct {
 
 // label names r's column in the summary.
 func (r *runResult) label() string { return label(r.Target, r.Routing) }
-
-func runOne(o options, target, routing, scen string, n, rep int) (r *runResult, err error) {
-	v := o.variants[target]
-	r = &runResult{Target: target, Routing: routing, Scenario: scen, Clients: n, Rep: rep, Started: time.Now().UTC().Format(time.RFC3339),
-		LoadBefore: loadAvg(), BusyBefore: machineBusy(time.Second)}
-	logf("== %s %s, %d clients, rep %d (load %.2f, others use %.2f cores)", label(target, routing), scen, n, rep+1, r.LoadBefore, r.BusyBefore)
-	if scen == "fleet" {
-		defer func() { r.LoadAfter = loadAvg() }()
-		return r, runFleet(o, v, routing, r)
-	}
-
-	var redisC, a, b *child
-	var cleanups []func()
-	defer func() {
-		a.stop()
-		b.stop()
-		redisC.stop()
-		for _, f := range cleanups {
-			f()
-		}
-		r.LoadAfter = loadAvg()
-	}()
-	cross := scen == "redis" || scen == "steady-redis"
-	if !v.echows || cross {
-		dir, err := os.MkdirTemp("", "echows-load-redis-")
-		if err != nil {
-			return r, err
-		}
-		cleanups = append(cleanups, func() { _ = os.RemoveAll(dir) })
-		if redisC, err = startRedis(o.redisBin, o.clientCPUs, routing == "sharded", dir); err != nil {
-			return r, err
-		}
-	}
-	start := func(cpus string, useRedis bool) (*child, error) {
-		if v.echows {
-			argv := append([]string{v.bin, "-room", o.room, "-pprof"}, o.serverArgs...)
-			if scen == "attack" {
-				argv = append(argv, "-auth-timeout=1m")
-			}
-			if v.metrics {
-				argv = append(argv, "-metrics")
-			}
-			if useRedis {
-				argv = append(argv, redisArgs(redisC.port, routing)...)
-			}
-			return startPinned("echows server", cpus, o.serverEnv, "", argv, true)
-		}
-		// Upstream's logger writes two info lines per connection to stdout
-		// (drained by the tool) and to rotating files in
-		// APP_ENV_LOGGER_FOLDER_PATH (default: the working directory).
-		logDir := filepath.Join(os.TempDir(), "echows-load-upstream-logs")
-		_ = os.MkdirAll(logDir, 0o755)
-		cleanups = append(cleanups, func() { _ = os.RemoveAll(logDir) })
-		env := []string{"REDIS_PORT=" + strconv.Itoa(redisC.port), "BENCH_ROOM=" + o.room,
-			"APP_ENV_LOGGER_FOLDER_PATH=" + logDir + "/"}
-		if o.quietUp {
-			env = append(env, "QUIET=1")
-		}
-		if scen == "attack" {
-			env = append(env, "AUTH_TIMEOUT=60000")
-		}
-		return startPinned("upstream server", cpus, env, o.upstreamDir, []string{o.bunBin, "server.ts"}, true)
-	}
-	if b, err = start(o.serverCPUs, cross); err != nil {
-		return r, err
-	}
-	sender := b
-	if cross {
-		if a, err = start(o.clientCPUs, true); err != nil {
-			return r, err
-		}
-		sender = a
-	}
-	time.Sleep(time.Second)
-	base := fmt.Sprintf("http://127.0.0.1:%d", b.port)
-	r.RSSBefore, _ = rss(b.pid)
-	if v.echows {
-		r.GoBefore = fetchGoStats(base)
-	}
-
-	p := &pool{addr: fmt.Sprintf("127.0.0.1:%d", b.port), path: "/ws", bufSize: o.bufSize}
-	defer p.closeAll()
-	if scen == "attack" {
-		n = o.attackProbes // the ordinary clients; the attackers come per phase
-	}
-	cpu0, _ := cpuTime(b.pid)
-	m0 := snapshotMachine()
-	el, failed, cerr := p.connectAll(n, o.dialConc, "u", o.dialTimeout)
-	cpu1, _ := cpuTime(b.pid)
-	r.ConnectOthers = othersCores(m0, snapshotMachine(), el)
-	r.ConnectSeconds, r.ConnectFailures = el.Seconds(), failed
-	r.ConnectRate = float64(n-failed) / el.Seconds()
-	r.ConnectCPU = (cpu1 - cpu0).Seconds()
-	logf("   connect+auth: %d clients in %.2fs = %.0f/s (server CPU %.2fs, others %.2f cores)", n-failed, el.Seconds(), r.ConnectRate, r.ConnectCPU, r.ConnectOthers)
-	if cerr != nil {
-		logf("   %v", cerr)
-		if failed == n {
-			return r, cerr
-		}
-	}
-	live := int64(n - failed)
-	time.Sleep(o.settle)
-	r.RSSAfter, _ = rss(b.pid)
-	r.ThreadsAfter = threads(b.pid)
-	r.IdleKiBPerConn = float64(r.RSSAfter-r.RSSBefore) / float64(live) / 1024
-	if v.echows {
-		r.GoAfter = fetchGoStats(base)
-	}
-	logf("   idle: RSS %.1f -> %.1f MiB = %.2f KiB per connection", mib(r.RSSBefore), mib(r.RSSAfter), r.IdleKiBPerConn)
-	if v.echows && o.heapProfile != "" && rep == 0 {
-		file := fmt.Sprintf("%s-%s-%s-%d.pprof", o.heapProfile, target, scen, n)
-		if body, err := httpDo("GET", base+"/debug/pprof/heap?gc=1"); err != nil {
-			logf("   heap profile: %v", err)
-		} else if err := os.WriteFile(file, body, 0o644); err == nil {
-			logf("   heap profile of the idle connections: %s", file)
-		}
-	}
-	if v.echows {
-		d := float64(live)
-		logf("   go: %.2f goroutines, %.0f B heap live, %.0f B stacks per connection",
-			float64(r.GoAfter.Goroutines-r.GoBefore.Goroutines)/d, float64(r.GoAfter.HeapLive-r.GoBefore.HeapLive)/d,
-			float64(r.GoAfter.Stacks-r.GoBefore.Stacks)/d)
-	}
-
-	if scen == "attack" {
-		runAttack(o, r, b, p, v.echows)
-		r.ClientsClosed, r.ClientErrors, r.FirstError = p.closed.Load(), p.errs.Load(), p.firstErr()
-		return r, nil
-	}
-	if scen == "steady" || scen == "steady-redis" {
-		pubs, ap, err := steadyPublishers(o, p, scen, a)
-		if err != nil {
-			return r, err
-		}
-		if ap != nil {
-			defer ap.closeAll()
-		}
-		event, pubServer := "pub", base
-		if scen == "steady-redis" {
-			event, pubServer = "pubsend", fmt.Sprintf("http://127.0.0.1:%d", a.port)
-		}
-		fetchPubDelay(pubServer) // forget what came before the first period
-		id := int64(0)
-		for i := range o.warmup + o.bursts {
-			id++
-			var profiled chan error
-			if o.profile != "" && v.echows && rep == 0 && i == o.warmup {
-				file := fmt.Sprintf("%s-%s-%s-%d.pprof", o.profile, target, scen, n)
-				profiled = make(chan error, 1)
-				go func() {
-					body, err := httpDo("GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, max(1, int(o.duration.Seconds()))))
-					if err == nil {
-						err = os.WriteFile(file, body, 0o644)
-						r.Profile = file
-					}
-					profiled <- err
-				}()
-			}
-			br := doSteady(o, p, pubs, b.pid, event, id, live)
-			br.PubDelay = fetchPubDelay(pubServer)
-			if profiled != nil {
-				if err := <-profiled; err != nil {
-					logf("   profile: %v", err)
-				}
-			}
-			kind := "period"
-			if i < o.warmup {
-				kind = "warmup"
-			} else {
-				r.Bursts = append(r.Bursts, br)
-			}
-			logf("   %s %d: %d/%d in %.1fs (%d publishers, %.0f msg/s), server CPU %.3fs = %.0f ns/delivery, %.1f msgs/write, p50 %.2f ms p99 %.2f ms max %.1f ms, lost %d reordered %d, others %.2f cores (on the server's: %.0f ms, steal %.0f ms)%s",
-				kind, id, br.Received, br.Deliveries, br.WallSeconds, len(pubs), o.rate, br.ServerCPU, br.NsPerDelivery, br.MsgsPerWrite,
-				float64(br.P50us)/1e3, float64(br.P99us)/1e3, float64(br.MaxUs)/1e3, br.Lost, br.Reordered, br.OthersCores, br.OthersOnServerMs, br.StealMs, br.PubDelay.String())
-		}
-		r.Median = medianBurst(r.Bursts)
-		r.ClientsClosed, r.ClientErrors, r.FirstError = p.closed.Load(), p.errs.Load(), p.firstErr()
-		return r, nil
-	}
-
-	sendBase := fmt.Sprintf("http://127.0.0.1:%d", sender.port)
-	mode := "room"
-	if scen == "redis" {
-		mode = "send"
-	}
-	id := int64(0)
-	for i := range o.warmup + o.bursts {
-		id++
-		br := doBurst(o, v.cork, p, b.pid, sendBase, mode, id, live)
-		kind := "burst"
-		if i < o.warmup {
-			kind = "warmup"
-		} else {
-			r.Bursts = append(r.Bursts, br)
-		}
-		logf("   %s %d: %d/%d in %.3fs = %.3f M/s, server CPU %.3fs = %.0f ns/delivery, %.1f msgs/write, client CPU %.0f%%, p50 %.1f ms p99 %.1f ms, lost %d reordered %d, others %.2f cores",
-			kind, id, br.Received, br.Deliveries, br.WallSeconds, br.PerSecond/1e6, br.ServerCPU, br.NsPerDelivery, br.MsgsPerWrite,
-			br.ClientCPUShare*100, float64(br.P50us)/1e3, float64(br.P99us)/1e3, br.Lost, br.Reordered, br.OthersCores)
-		time.Sleep(500 * time.Millisecond)
-	}
-	r.Median = medianBurst(r.Bursts)
-
-	if o.profile != "" && v.echows && scen == "local" && rep == 0 {
-		file := fmt.Sprintf("%s-%s-%d.pprof", o.profile, target, n)
-		done := make(chan error, 1)
-		go func() {
-			body, err := httpDo("GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, o.profileSecs))
-			if err == nil {
-				err = os.WriteFile(file, body, 0o644)
-			}
-			done <- err
-		}()
-		deadline := time.Now().Add(time.Duration(o.profileSecs) * time.Second)
-		bursts := 0
-		for time.Now().Before(deadline) {
-			id++
-			doBurst(o, v.cork, p, b.pid, sendBase, mode, id, live)
-			bursts++
-		}
-		if err := <-done; err != nil {
-			logf("   profile: %v", err)
-		} else {
-			r.Profile = file
-			logf("   profile of %d bursts: %s", bursts, file)
-		}
-	}
-
-	r.ClientsClosed = p.closed.Load()
-	r.ClientErrors = p.errs.Load()
-	r.FirstError = p.firstErr()
-	if r.ClientsClosed > 0 {
-		logf("   %d client connections were closed by the server; first error: %s", r.ClientsClosed, r.FirstError)
-	}
-	return r, nil
-}
 
 // fetchPubDelay reads (and so resets) what the server at base measured of
 // the steady messages since the last read; nil when it cannot.

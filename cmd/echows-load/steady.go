@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 )
@@ -32,6 +33,75 @@ func doSteady(o options, p *pool, pubs []*wsConn, pid int, event string, id, liv
 	return measure(o, p, pid, bs, func() float64 {
 		return pacedEvenly(pubs, "publisher", int(perPub), interval, event, id, o.size, func(k, i int) int { return i*len(pubs) + k })
 	})
+}
+
+// steady is a setup's steady traffic: its publishers and the period
+// count so far.
+type steady struct {
+	s         *setup
+	pubs      []*wsConn
+	ap        *pool  // steady-redis: the publishers' pool, on A
+	event     string // the publishers' event: pub (to the room here) or pubsend (Send through Redis)
+	pubServer string // the control endpoint of the server the publishers are on
+	id        int64
+}
+
+// startSteady picks (in steady-redis, connects) the publishers.
+func (s *setup) startSteady() (*steady, error) {
+	st := &steady{s: s, event: "pub", pubServer: s.base}
+	var err error
+	if st.pubs, st.ap, err = steadyPublishers(s.o, s.p, s.scen, s.a); err != nil {
+		return nil, err
+	}
+	if s.scen == "steady-redis" {
+		st.event, st.pubServer = "pubsend", fmt.Sprintf("http://127.0.0.1:%d", s.a.port)
+	}
+	fetchPubDelay(st.pubServer) // forget what came before the first period
+	return st, nil
+}
+
+// close closes the publishers' pool, if they have their own.
+func (st *steady) close() {
+	if st.ap != nil {
+		st.ap.closeAll()
+	}
+}
+
+// period runs period i (the first o.warmup ones unmeasured) and records it
+// in the setup's result; with -profile, echows' first measured period of
+// the first repetition is profiled.
+func (st *steady) period(i int) {
+	s, o, r := st.s, st.s.o, st.s.r
+	st.id++
+	var profiled chan error
+	if o.profile != "" && s.v.echows && s.rep == 0 && i == o.warmup {
+		file := fmt.Sprintf("%s-%s-%s-%d.pprof", o.profile, r.Target, s.scen, r.Clients)
+		profiled = make(chan error, 1)
+		go func() {
+			body, err := httpDo("GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.base, max(1, int(o.duration.Seconds()))))
+			if err == nil {
+				err = os.WriteFile(file, body, 0o644)
+				r.Profile = file
+			}
+			profiled <- err
+		}()
+	}
+	br := doSteady(o, s.p, st.pubs, s.b.pid, st.event, st.id, s.live)
+	br.PubDelay = fetchPubDelay(st.pubServer)
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			logf("   profile: %v", err)
+		}
+	}
+	kind := "period"
+	if i < o.warmup {
+		kind = "warmup"
+	} else {
+		r.Bursts = append(r.Bursts, br)
+	}
+	logf("   %s %s %d: %d/%d in %.1fs (%d publishers, %.0f msg/s), server CPU %.3fs = %.0f ns/delivery, %.1f msgs/write, p50 %.2f ms p99 %.2f ms max %.1f ms, lost %d reordered %d, others %.2f cores (on the server's: %.0f ms, steal %.0f ms)%s",
+		r.label(), kind, st.id, br.Received, br.Deliveries, br.WallSeconds, len(st.pubs), o.rate, br.ServerCPU, br.NsPerDelivery, br.MsgsPerWrite,
+		float64(br.P50us)/1e3, float64(br.P99us)/1e3, float64(br.MaxUs)/1e3, br.Lost, br.Reordered, br.OthersCores, br.OthersOnServerMs, br.StealMs, br.PubDelay.String())
 }
 
 // steadyPublishers returns the publishers of a steady run: the first

@@ -105,6 +105,9 @@ func summary(o options, results []*runResult) string {
 				}
 				sb.WriteString("\n")
 			}
+			for _, t := range others {
+				sb.WriteString(periodPairs(results, t, scen, n))
+			}
 			// integrity
 			for _, t := range cols {
 				var lost, reord, gaps, closed, runs, timeouts int64
@@ -261,4 +264,62 @@ func targetMet(m metric, e, u float64, okE, okU bool) string {
 		return ""
 	}
 	return strings.Join(parts, ", ")
+}
+
+// periodFigures are the figures periodPairs compares.
+var periodFigures = []struct {
+	name string
+	get  func(burstResult) float64
+}{
+	{"CPU per delivery", func(b burstResult) float64 { return b.NsPerDelivery }},
+	{"p50", func(b burstResult) float64 { return float64(b.P50us) }},
+	{"p99", func(b burstResult) float64 { return float64(b.P99us) }},
+}
+
+// periodPairs compares t with upstream period by period over their
+// interleaved runs (-interleave) of scen with n clients: the periods at
+// the same index of the same repetition ran one after the other, seconds
+// apart, so each ratio compares the servers under the same machine. It
+// returns "" when there are no such pairs.
+func periodPairs(results []*runResult, t, scen string, n int) string {
+	upstream := map[int]*runResult{}
+	for _, r := range runsOf(results, "upstream", scen, n) {
+		if r.Interleaved {
+			upstream[r.Rep] = r
+		}
+	}
+	ratios := make([][]float64, len(periodFigures))
+	for _, r := range runsOf(results, t, scen, n) {
+		u, ok := upstream[r.Rep]
+		if !ok || !r.Interleaved {
+			continue
+		}
+		for i := range min(len(r.Bursts), len(u.Bursts)) {
+			for k, f := range periodFigures {
+				if d := f.get(u.Bursts[i]); d > 0 {
+					ratios[k] = append(ratios[k], f.get(r.Bursts[i])/d)
+				}
+			}
+		}
+	}
+	if len(ratios[0]) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n%s / upstream, period by period (%d pairs of neighbouring periods): ", t, len(ratios[0]))
+	for k, f := range periodFigures {
+		v := ratios[k]
+		at := 0
+		for _, x := range v {
+			if x <= 1 {
+				at++
+			}
+		}
+		if k > 0 {
+			sb.WriteString("; ")
+		}
+		fmt.Fprintf(&sb, "%s median %.2f (%.2f–%.2f), at or below upstream in %d of %d", f.name, median(v), slices.Min(v), slices.Max(v), at, len(v))
+	}
+	sb.WriteString(".\n")
+	return sb.String()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -24,6 +25,32 @@ func TestPairedRange(t *testing.T) {
 	}
 	if got := pairedRange(results, "echows", "redis", 1000, get); got != "–" {
 		t.Errorf("pairedRange without runs = %q, want –", got)
+	}
+}
+
+func TestPeriodPairs(t *testing.T) {
+	periods := func(v ...int64) []burstResult {
+		var bs []burstResult
+		for _, x := range v {
+			bs = append(bs, burstResult{NsPerDelivery: float64(x), P50us: x, P99us: x})
+		}
+		return bs
+	}
+	run := func(target string, rep int, interleaved bool, bs []burstResult) *runResult {
+		return &runResult{Target: target, Scenario: "steady", Clients: 1000, Rep: rep, Interleaved: interleaved, Bursts: bs}
+	}
+	results := []*runResult{
+		run("echows", 0, true, periods(50, 300, 100)), run("upstream", 0, true, periods(100, 200, 100)),
+		run("echows", 1, true, periods(80, 1)), run("upstream", 1, true, periods(100)), // one pair: the shorter run's
+		run("echows", 2, false, periods(1)), run("upstream", 2, false, periods(100)), // not interleaved: no pairs
+	}
+	got := periodPairs(results, "echows", "steady", 1000)
+	want := "median 0.90 (0.50–1.50), at or below upstream in 3 of 4"
+	if !strings.Contains(got, "(4 pairs of neighbouring periods)") || strings.Count(got, want) != 3 {
+		t.Errorf("periodPairs = %q, want 4 pairs and %q for each figure", got, want)
+	}
+	if got := periodPairs(results[4:], "echows", "steady", 1000); got != "" {
+		t.Errorf("periodPairs without interleaved runs = %q, want \"\"", got)
 	}
 }
 
