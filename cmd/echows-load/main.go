@@ -152,7 +152,7 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 100, "steady, fleet: messages per second, all publishers together")
 	flag.IntVar(&o.publishers, "publishers", 10, "steady, fleet: publishing clients")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "steady, fleet: length of one measured period; attack: of each phase's probe window")
-	flag.BoolVar(&o.interleave, "interleave", false, "steady, steady-redis: start every target's servers at once (all on -server-cpus) and let the targets take turns period by period, instead of running each target's repetition alone")
+	flag.BoolVar(&o.interleave, "interleave", false, "local, redis, steady, steady-redis: start every target's servers at once (each on -server-cpus) and let the targets take turns burst by burst or period by period, instead of running each target's repetition alone (where every target's clients fit in the open-file limit)")
 	flag.IntVar(&o.attackProbes, "attack-probes", 10, "attack: ordinary clients measuring their round trip")
 	flag.Float64Var(&o.attackRate, "attack-rate", 20, "attack: round trips per second per ordinary client")
 	flag.IntVar(&o.attackPingers, "attack-pingers", 100, "attack: unauthenticated peers flooding pings without reading")
@@ -271,13 +271,16 @@ func main() {
 				if rep%2 == 1 {
 					slices.Reverse(order)
 				}
-				if o.interleave && strings.HasPrefix(scen, "steady") {
-					var pairs [][2]string
-					for _, t := range order {
-						for _, rt := range runRoutings(o, t, scen, rep) {
-							pairs = append(pairs, [2]string{t, rt})
-						}
+				var pairs [][2]string
+				for _, t := range order {
+					for _, rt := range runRoutings(o, t, scen, rep) {
+						pairs = append(pairs, [2]string{t, rt})
 					}
+				}
+				if o.interleave && !canInterleave(o, scen, n, len(pairs)) {
+					logf("%s, %d clients: not interleaved (%d targets' clients do not fit in the open-file limit, or the scenario has no rounds): one target after the other", scen, n, len(pairs))
+				}
+				if o.interleave && canInterleave(o, scen, n, len(pairs)) {
 					waitQuiet(o)
 					rs, err := runInterleaved(o, pairs, scen, n, rep)
 					if err != nil {

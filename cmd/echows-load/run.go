@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -40,6 +42,22 @@ func (s *setup) close() {
 	s.r.LoadAfter = loadAvg()
 }
 
+// rounds is the measured part of a run, one round at a time: the bursts
+// of local and redis, the periods of steady and steady-redis (the first
+// o.warmup rounds unmeasured).
+type rounds interface {
+	round(i int)
+	close()
+}
+
+// startRounds returns the rounds of s's scenario.
+func (s *setup) startRounds() (rounds, error) {
+	if strings.HasPrefix(s.scen, "steady") {
+		return s.startSteady()
+	}
+	return s.startBursts(), nil
+}
+
 // runOne runs scenario scen with n clients on target (with routing): one
 // repetition, its servers started and stopped here.
 func runOne(o options, target, routing, scen string, n, rep int) (*runResult, error) {
@@ -53,40 +71,59 @@ func runOne(o options, target, routing, scen string, n, rep int) (*runResult, er
 	if err != nil {
 		return s.r, err
 	}
-	switch scen {
-	case "attack":
+	if scen == "attack" {
 		runAttack(o, s.r, s.b, s.p, s.v.echows)
-	case "steady", "steady-redis":
-		st, err := s.startSteady()
-		if err != nil {
-			return s.r, err
-		}
-		defer st.close()
-		for i := range o.warmup + o.bursts {
-			st.period(i)
-		}
-		s.r.Median = medianBurst(s.r.Bursts)
-	default:
-		s.runBursts()
+		s.finish()
+		return s.r, nil
+	}
+	rs, err := s.startRounds()
+	if err != nil {
+		return s.r, err
+	}
+	defer rs.close()
+	for i := range o.warmup + o.bursts {
+		rs.round(i)
+	}
+	s.r.Median = medianBurst(s.r.Bursts)
+	if b, ok := rs.(*bursts); ok {
+		b.profile()
 	}
 	s.finish()
 	return s.r, nil
 }
 
-// runInterleaved runs a steady scenario (one repetition) on every target
-// at once: each one's servers start and its clients connect, one target
-// after the other, and then the targets take turns period by period, in
-// the order A B B A A B ... (so neither always goes first). An idle server
-// costs its core next to nothing; what the machine does meanwhile (on this
-// machine kind, hypervisor steal in stretches of tens of seconds) falls on
-// every target alike, where runOne's repetitions, a minute apart, can each
-// draw a different share of it. targets are (target, routing) pairs.
+// canInterleave reports whether the tool may hold every target's clients
+// of scen with n clients at once: scen has rounds, and the clients fit in
+// its open-file limit (which Go raises to the hard limit at start; on this
+// machine kind 20,000, so 2 × 10,000 clients do not fit).
+func canInterleave(o options, scen string, n, targets int) bool {
+	switch scen {
+	case "local", "redis", "steady", "steady-redis":
+	default:
+		return false
+	}
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil {
+		return false
+	}
+	return uint64(targets*(n+o.publishers)+1000) <= lim.Cur
+}
+
+// runInterleaved runs scenario scen (one repetition) on every target at
+// once: each one's servers start and its clients connect, one target after
+// the other, and then the targets take turns round by round (burst by
+// burst, period by period), in the order A B B A A B ... (so neither
+// always goes first). An idle server costs its core next to nothing; what
+// the machine does meanwhile (on this machine kind, hypervisor steal and
+// changes of speed that last tens of seconds) falls on every target alike,
+// where runOne's repetitions, a minute apart, can each draw a different
+// share of it. targets are (target, routing) pairs.
 func runInterleaved(o options, targets [][2]string, scen string, n, rep int) ([]*runResult, error) {
 	var runs []*setup
-	var steadies []*steady
+	var turns []rounds
 	defer func() {
-		for _, st := range steadies {
-			st.close()
+		for _, t := range turns {
+			t.close()
 		}
 		for _, s := range runs {
 			s.close()
@@ -106,18 +143,18 @@ func runInterleaved(o options, targets [][2]string, scen string, n, rep int) ([]
 		if err != nil {
 			return failed(fmt.Errorf("%s: %w", label(t[0], t[1]), err))
 		}
-		st, err := s.startSteady()
+		rs, err := s.startRounds()
 		if err != nil {
 			return failed(fmt.Errorf("%s: %w", label(t[0], t[1]), err))
 		}
-		steadies = append(steadies, st)
+		turns = append(turns, rs)
 	}
 	for i := range o.warmup + o.bursts {
-		for k := range steadies {
+		for k := range turns {
 			if i%2 == 1 {
-				k = len(steadies) - 1 - k
+				k = len(turns) - 1 - k
 			}
-			steadies[k].period(i)
+			turns[k].round(i)
 		}
 	}
 	var results []*runResult
@@ -258,32 +295,46 @@ func (s *setup) finish() {
 	}
 }
 
-// runBursts runs the bursts of the local and redis scenarios and, for
-// echows in local's first repetition with -profile, profiles more of them.
-func (s *setup) runBursts() {
-	o, r := s.o, s.r
-	sendBase := fmt.Sprintf("http://127.0.0.1:%d", s.sender.port)
-	mode := "room"
-	if s.scen == "redis" {
-		mode = "send"
-	}
-	id := int64(0)
-	for i := range o.warmup + o.bursts {
-		id++
-		br := doBurst(o, s.v.cork, s.p, s.b.pid, sendBase, mode, id, s.live)
-		kind := "burst"
-		if i < o.warmup {
-			kind = "warmup"
-		} else {
-			r.Bursts = append(r.Bursts, br)
-		}
-		logf("   %s %d: %d/%d in %.3fs = %.3f M/s, server CPU %.3fs = %.0f ns/delivery, %.1f msgs/write, client CPU %.0f%%, p50 %.1f ms p99 %.1f ms, lost %d reordered %d, others %.2f cores",
-			kind, id, br.Received, br.Deliveries, br.WallSeconds, br.PerSecond/1e6, br.ServerCPU, br.NsPerDelivery, br.MsgsPerWrite,
-			br.ClientCPUShare*100, float64(br.P50us)/1e3, float64(br.P99us)/1e3, br.Lost, br.Reordered, br.OthersCores)
-		time.Sleep(500 * time.Millisecond)
-	}
-	r.Median = medianBurst(r.Bursts)
+// bursts are a setup's fan-out bursts (local: the room on B; redis: sent
+// on A for the room on B).
+type bursts struct {
+	s        *setup
+	sendBase string // the control endpoint of the server that sends
+	mode     string // room (ToRoom here) or send (Send through Redis)
+	id       int64
+}
 
+func (s *setup) startBursts() *bursts {
+	b := &bursts{s: s, sendBase: fmt.Sprintf("http://127.0.0.1:%d", s.sender.port), mode: "room"}
+	if s.scen == "redis" {
+		b.mode = "send"
+	}
+	return b
+}
+
+func (b *bursts) close() {}
+
+// round runs burst i and records it in the setup's result.
+func (b *bursts) round(i int) {
+	s, o, r := b.s, b.s.o, b.s.r
+	b.id++
+	br := doBurst(o, s.v.cork, s.p, s.b.pid, b.sendBase, b.mode, b.id, s.live)
+	kind := "burst"
+	if i < o.warmup {
+		kind = "warmup"
+	} else {
+		r.Bursts = append(r.Bursts, br)
+	}
+	logf("   %s %s %d: %d/%d in %.3fs = %.3f M/s, server CPU %.3fs = %.0f ns/delivery, %.1f msgs/write, client CPU %.0f%%, p50 %.1f ms p99 %.1f ms, lost %d reordered %d, others %.2f cores, steal %.0f ms",
+		r.label(), kind, b.id, br.Received, br.Deliveries, br.WallSeconds, br.PerSecond/1e6, br.ServerCPU, br.NsPerDelivery, br.MsgsPerWrite,
+		br.ClientCPUShare*100, float64(br.P50us)/1e3, float64(br.P99us)/1e3, br.Lost, br.Reordered, br.OthersCores, br.StealMs)
+	time.Sleep(500 * time.Millisecond)
+}
+
+// profile, for echows in local's first repetition with -profile, writes a
+// CPU profile of back-to-back bursts.
+func (b *bursts) profile() {
+	s, o, r := b.s, b.s.o, b.s.r
 	if o.profile == "" || !s.v.echows || s.scen != "local" || s.rep != 0 {
 		return
 	}
@@ -297,16 +348,16 @@ func (s *setup) runBursts() {
 		done <- err
 	}()
 	deadline := time.Now().Add(time.Duration(o.profileSecs) * time.Second)
-	bursts := 0
+	n := 0
 	for time.Now().Before(deadline) {
-		id++
-		doBurst(o, s.v.cork, s.p, s.b.pid, sendBase, mode, id, s.live)
-		bursts++
+		b.id++
+		doBurst(o, s.v.cork, s.p, s.b.pid, b.sendBase, b.mode, b.id, s.live)
+		n++
 	}
 	if err := <-done; err != nil {
 		logf("   profile: %v", err)
 	} else {
 		r.Profile = file
-		logf("   profile of %d bursts: %s", bursts, file)
+		logf("   profile of %d bursts: %s", n, file)
 	}
 }

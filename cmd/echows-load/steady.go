@@ -67,10 +67,10 @@ func (st *steady) close() {
 	}
 }
 
-// period runs period i (the first o.warmup ones unmeasured) and records it
-// in the setup's result; with -profile, echows' first measured period of
-// the first repetition is profiled.
-func (st *steady) period(i int) {
+// round runs period i and records it in the setup's result; with
+// -profile, echows' first measured period of the first repetition is
+// profiled.
+func (st *steady) round(i int) {
 	s, o, r := st.s, st.s.o, st.s.r
 	st.id++
 	var profiled chan error

@@ -106,7 +106,7 @@ func summary(o options, results []*runResult) string {
 				sb.WriteString("\n")
 			}
 			for _, t := range others {
-				sb.WriteString(periodPairs(results, t, scen, n))
+				sb.WriteString(roundPairs(results, t, scen, n))
 			}
 			// integrity
 			for _, t := range cols {
@@ -266,37 +266,42 @@ func targetMet(m metric, e, u float64, okE, okU bool) string {
 	return strings.Join(parts, ", ")
 }
 
-// periodFigures are the figures periodPairs compares.
-var periodFigures = []struct {
-	name string
-	get  func(burstResult) float64
+// roundFigures are the figures roundPairs compares; higher says a higher
+// figure is the better one.
+var roundFigures = []struct {
+	name   string
+	get    func(burstResult) float64
+	higher bool
+	bursts bool // bursts only (a steady period's rate is set by the tool)
 }{
-	{"CPU per delivery", func(b burstResult) float64 { return b.NsPerDelivery }},
-	{"p50", func(b burstResult) float64 { return float64(b.P50us) }},
-	{"p99", func(b burstResult) float64 { return float64(b.P99us) }},
+	{"CPU per delivery", func(b burstResult) float64 { return b.NsPerDelivery }, false, false},
+	{"p50", func(b burstResult) float64 { return float64(b.P50us) }, false, false},
+	{"p99", func(b burstResult) float64 { return float64(b.P99us) }, false, false},
+	{"deliveries per s", func(b burstResult) float64 { return b.PerSecond }, true, true},
 }
 
-// periodPairs compares t with upstream period by period over their
-// interleaved runs (-interleave) of scen with n clients: the periods at
-// the same index of the same repetition ran one after the other, seconds
-// apart, so each ratio compares the servers under the same machine. It
-// returns "" when there are no such pairs.
-func periodPairs(results []*runResult, t, scen string, n int) string {
+// roundPairs compares t with upstream round by round (burst by burst,
+// period by period) over their interleaved runs (-interleave) of scen with
+// n clients: the rounds at the same index of the same repetition ran one
+// after the other, seconds apart, so each ratio compares the servers under
+// the same machine. It returns "" when there are no such pairs.
+func roundPairs(results []*runResult, t, scen string, n int) string {
+	steady := strings.HasPrefix(scen, "steady")
 	upstream := map[int]*runResult{}
 	for _, r := range runsOf(results, "upstream", scen, n) {
 		if r.Interleaved {
 			upstream[r.Rep] = r
 		}
 	}
-	ratios := make([][]float64, len(periodFigures))
+	ratios := make([][]float64, len(roundFigures))
 	for _, r := range runsOf(results, t, scen, n) {
 		u, ok := upstream[r.Rep]
 		if !ok || !r.Interleaved {
 			continue
 		}
 		for i := range min(len(r.Bursts), len(u.Bursts)) {
-			for k, f := range periodFigures {
-				if d := f.get(u.Bursts[i]); d > 0 {
+			for k, f := range roundFigures {
+				if d := f.get(u.Bursts[i]); d > 0 && !(f.bursts && steady) {
 					ratios[k] = append(ratios[k], f.get(r.Bursts[i])/d)
 				}
 			}
@@ -305,20 +310,32 @@ func periodPairs(results []*runResult, t, scen string, n int) string {
 	if len(ratios[0]) == 0 {
 		return ""
 	}
+	kind := "bursts"
+	if steady {
+		kind = "periods"
+	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\n%s / upstream, period by period (%d pairs of neighbouring periods): ", t, len(ratios[0]))
-	for k, f := range periodFigures {
+	fmt.Fprintf(&sb, "\n%s / upstream, pair by pair (%d pairs of neighbouring %s): ", t, len(ratios[0]), kind)
+	first := true
+	for k, f := range roundFigures {
 		v := ratios[k]
-		at := 0
+		if len(v) == 0 {
+			continue
+		}
+		better, word := 0, "at or below"
 		for _, x := range v {
-			if x <= 1 {
-				at++
+			if (x <= 1) != f.higher || x == 1 {
+				better++
 			}
 		}
-		if k > 0 {
+		if f.higher {
+			word = "at or above"
+		}
+		if !first {
 			sb.WriteString("; ")
 		}
-		fmt.Fprintf(&sb, "%s median %.2f (%.2f–%.2f), at or below upstream in %d of %d", f.name, median(v), slices.Min(v), slices.Max(v), at, len(v))
+		first = false
+		fmt.Fprintf(&sb, "%s median %.2f (%.2f–%.2f), %s upstream in %d of %d", f.name, median(v), slices.Min(v), slices.Max(v), word, better, len(v))
 	}
 	sb.WriteString(".\n")
 	return sb.String()

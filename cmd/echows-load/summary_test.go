@@ -28,7 +28,7 @@ func TestPairedRange(t *testing.T) {
 	}
 }
 
-func TestPeriodPairs(t *testing.T) {
+func TestRoundPairs(t *testing.T) {
 	periods := func(v ...int64) []burstResult {
 		var bs []burstResult
 		for _, x := range v {
@@ -44,13 +44,23 @@ func TestPeriodPairs(t *testing.T) {
 		run("echows", 1, true, periods(80, 1)), run("upstream", 1, true, periods(100)), // one pair: the shorter run's
 		run("echows", 2, false, periods(1)), run("upstream", 2, false, periods(100)), // not interleaved: no pairs
 	}
-	got := periodPairs(results, "echows", "steady", 1000)
+	got := roundPairs(results, "echows", "steady", 1000)
 	want := "median 0.90 (0.50–1.50), at or below upstream in 3 of 4"
 	if !strings.Contains(got, "(4 pairs of neighbouring periods)") || strings.Count(got, want) != 3 {
-		t.Errorf("periodPairs = %q, want 4 pairs and %q for each figure", got, want)
+		t.Errorf("roundPairs = %q, want 4 pairs and %q for each figure", got, want)
 	}
-	if got := periodPairs(results[4:], "echows", "steady", 1000); got != "" {
-		t.Errorf("periodPairs without interleaved runs = %q, want \"\"", got)
+	if strings.Contains(got, "deliveries per s") {
+		t.Errorf("roundPairs of steady periods = %q: a period's rate is the tool's, not compared", got)
+	}
+	burst := func(target string, perSecond float64) *runResult {
+		return &runResult{Target: target, Scenario: "local", Clients: 5000, Interleaved: true, Bursts: []burstResult{{NsPerDelivery: 1, P50us: 1, P99us: 1, PerSecond: perSecond}}}
+	}
+	got = roundPairs([]*runResult{burst("echows", 3e6), burst("upstream", 2e6)}, "echows", "local", 5000)
+	if want := "deliveries per s median 1.50 (1.50–1.50), at or above upstream in 1 of 1"; !strings.Contains(got, want) || !strings.Contains(got, "(1 pairs of neighbouring bursts)") {
+		t.Errorf("roundPairs of bursts = %q, want %q", got, want)
+	}
+	if got := roundPairs(results[4:], "echows", "steady", 1000); got != "" {
+		t.Errorf("roundPairs without interleaved runs = %q, want \"\"", got)
 	}
 }
 
