@@ -277,9 +277,6 @@ func main() {
 						pairs = append(pairs, [2]string{t, rt})
 					}
 				}
-				if o.interleave && !canInterleave(o, scen, n, len(pairs)) {
-					logf("%s, %d clients: not interleaved (%d targets' clients do not fit in the open-file limit, or the scenario has no rounds): one target after the other", scen, n, len(pairs))
-				}
 				if o.interleave && canInterleave(o, scen, n, len(pairs)) {
 					waitQuiet(o)
 					rs, err := runInterleaved(o, pairs, scen, n, rep)
@@ -290,6 +287,9 @@ func main() {
 						record(r)
 					}
 					continue
+				}
+				if o.interleave {
+					logf("%s, %d clients: not interleaved (%d targets' clients do not fit in the open-file limit, or the scenario has no rounds): one target after the other", scen, n, len(pairs))
 				}
 				for _, t := range order {
 					if scen == "fleet" && !o.variants[t].echows {
@@ -387,8 +387,9 @@ type runResult struct {
 	Clients  int    `json:"clients"`
 	Rep      int    `json:"rep"`
 	Started  string `json:"started"`
-	// Interleaved says the run's periods took turns with the other
-	// targets' (-interleave): its Bursts[i] and theirs are neighbours.
+	// Interleaved says the run's bursts or periods took turns with the
+	// other targets' (-interleave): its Bursts[i] and theirs are
+	// neighbours in time.
 	Interleaved bool   `json:"interleaved,omitempty"`
 	Error       string `json:"error,omitempty"`
 
