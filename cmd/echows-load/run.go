@@ -295,6 +295,16 @@ func (s *setup) finish() {
 	}
 }
 
+// keep records round i's figures unless the round is a warmup, and
+// returns what the log calls it: name or warmup.
+func (s *setup) keep(i int, br burstResult, name string) string {
+	if i < s.o.warmup {
+		return "warmup"
+	}
+	s.r.Bursts = append(s.r.Bursts, br)
+	return name
+}
+
 // bursts are a setup's fan-out bursts (local: the room on B; redis: sent
 // on A for the room on B).
 type bursts struct {
@@ -319,12 +329,7 @@ func (b *bursts) round(i int) {
 	s, o, r := b.s, b.s.o, b.s.r
 	b.id++
 	br := doBurst(o, s.v.cork, s.p, s.b.pid, b.sendBase, b.mode, b.id, s.live)
-	kind := "burst"
-	if i < o.warmup {
-		kind = "warmup"
-	} else {
-		r.Bursts = append(r.Bursts, br)
-	}
+	kind := s.keep(i, br, "burst")
 	logf("   %s %s %d: %d/%d in %.3fs = %.3f M/s, server CPU %.3fs = %.0f ns/delivery, %.1f msgs/write, client CPU %.0f%%, p50 %.1f ms p99 %.1f ms, lost %d reordered %d, others %.2f cores, steal %.0f ms",
 		r.label(), kind, b.id, br.Received, br.Deliveries, br.WallSeconds, br.PerSecond/1e6, br.ServerCPU, br.NsPerDelivery, br.MsgsPerWrite,
 		br.ClientCPUShare*100, float64(br.P50us)/1e3, float64(br.P99us)/1e3, br.Lost, br.Reordered, br.OthersCores, br.StealMs)

@@ -93,12 +93,7 @@ func (st *steady) round(i int) {
 			logf("   profile: %v", err)
 		}
 	}
-	kind := "period"
-	if i < o.warmup {
-		kind = "warmup"
-	} else {
-		r.Bursts = append(r.Bursts, br)
-	}
+	kind := s.keep(i, br, "period")
 	logf("   %s %s %d: %d/%d in %.1fs (%d publishers, %.0f msg/s), server CPU %.3fs = %.0f ns/delivery, %.1f msgs/write, p50 %.2f ms p99 %.2f ms max %.1f ms, lost %d reordered %d, others %.2f cores (on the server's: %.0f ms, steal %.0f ms)%s",
 		r.label(), kind, st.id, br.Received, br.Deliveries, br.WallSeconds, len(st.pubs), o.rate, br.ServerCPU, br.NsPerDelivery, br.MsgsPerWrite,
 		float64(br.P50us)/1e3, float64(br.P99us)/1e3, float64(br.MaxUs)/1e3, br.Lost, br.Reordered, br.OthersCores, br.OthersOnServerMs, br.StealMs, br.PubDelay.String())
