@@ -129,11 +129,19 @@ func runInterleaved(o options, targets [][2]string, scen string, n, rep int) ([]
 			s.close()
 		}
 	}()
+	// failed marks every target's run of this repetition failed, those not
+	// started too, so that the summary's run counts show it.
 	failed := func(err error) ([]*runResult, error) {
 		var results []*runResult
 		for _, s := range runs {
-			s.r.Error = err.Error()
 			results = append(results, s.r)
+		}
+		for _, t := range targets[len(runs):] {
+			results = append(results, &runResult{Target: t[0], Routing: t[1], Scenario: scen, Clients: n, Rep: rep,
+				Started: time.Now().UTC().Format(time.RFC3339)})
+		}
+		for _, r := range results {
+			r.Error = err.Error()
 		}
 		return results, err
 	}
@@ -158,9 +166,12 @@ func runInterleaved(o options, targets [][2]string, scen string, n, rep int) ([]
 		}
 	}
 	var results []*runResult
-	for _, s := range runs {
+	for k, s := range runs {
 		s.r.Interleaved = true
 		s.r.Median = medianBurst(s.r.Bursts)
+		if b, ok := turns[k].(*bursts); ok {
+			b.profile() // the other targets idle meanwhile
+		}
 		s.finish()
 		results = append(results, s.r)
 	}

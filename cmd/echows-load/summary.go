@@ -282,9 +282,10 @@ var roundFigures = []struct {
 
 // roundPairs compares t with upstream round by round (burst by burst,
 // period by period) over their interleaved runs (-interleave) of scen with
-// n clients: the rounds at the same index of the same repetition ran one
-// after the other, seconds apart, so each ratio compares the servers under
-// the same machine. It returns "" when there are no such pairs.
+// n clients: the rounds at the same index of the same repetition ran in
+// turn, seconds apart, so each ratio compares the servers under the same
+// machine. A pair with a timed-out round, or a figure that was not
+// measured (0), is left out. It returns "" when there are no pairs.
 func roundPairs(results []*runResult, t, scen string, n int) string {
 	steady := strings.HasPrefix(scen, "steady")
 	upstream := map[int]*runResult{}
@@ -300,14 +301,22 @@ func roundPairs(results []*runResult, t, scen string, n int) string {
 			continue
 		}
 		for i := range min(len(r.Bursts), len(u.Bursts)) {
+			if r.Bursts[i].TimedOut || u.Bursts[i].TimedOut {
+				continue // its figures are the timeout's, not the server's
+			}
 			for k, f := range roundFigures {
-				if d := f.get(u.Bursts[i]); d > 0 && !(f.bursts && steady) {
-					ratios[k] = append(ratios[k], f.get(r.Bursts[i])/d)
+				x, d := f.get(r.Bursts[i]), f.get(u.Bursts[i])
+				if x > 0 && d > 0 && !(f.bursts && steady) {
+					ratios[k] = append(ratios[k], x/d)
 				}
 			}
 		}
 	}
-	if len(ratios[0]) == 0 {
+	pairs := 0
+	for _, v := range ratios {
+		pairs = max(pairs, len(v))
+	}
+	if pairs == 0 {
 		return ""
 	}
 	kind := "bursts"
@@ -315,7 +324,7 @@ func roundPairs(results []*runResult, t, scen string, n int) string {
 		kind = "periods"
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\n%s / upstream, pair by pair (%d pairs of neighbouring %s): ", t, len(ratios[0]), kind)
+	fmt.Fprintf(&sb, "\n%s / upstream, pair by pair (up to %d pairs of %s run in turn): ", t, pairs, kind)
 	first := true
 	for k, f := range roundFigures {
 		v := ratios[k]

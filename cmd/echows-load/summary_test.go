@@ -43,10 +43,12 @@ func TestRoundPairs(t *testing.T) {
 		run("echows", 0, true, periods(50, 300, 100)), run("upstream", 0, true, periods(100, 200, 100)),
 		run("echows", 1, true, periods(80, 1)), run("upstream", 1, true, periods(100)), // one pair: the shorter run's
 		run("echows", 2, false, periods(1)), run("upstream", 2, false, periods(100)), // not interleaved: no pairs
+		run("echows", 3, true, periods(1, 0)), run("upstream", 3, true, periods(100, 100)), // timed out; not measured: no pairs
 	}
+	results[len(results)-2].Bursts[0].TimedOut = true
 	got := roundPairs(results, "echows", "steady", 1000)
 	want := "median 0.90 (0.50–1.50), at or below upstream in 3 of 4"
-	if !strings.Contains(got, "(4 pairs of neighbouring periods)") || strings.Count(got, want) != 3 {
+	if !strings.Contains(got, "(up to 4 pairs of periods run in turn)") || strings.Count(got, want) != 3 {
 		t.Errorf("roundPairs = %q, want 4 pairs and %q for each figure", got, want)
 	}
 	if strings.Contains(got, "deliveries per s") {
@@ -56,7 +58,7 @@ func TestRoundPairs(t *testing.T) {
 		return &runResult{Target: target, Scenario: "local", Clients: 5000, Interleaved: true, Bursts: []burstResult{{NsPerDelivery: 1, P50us: 1, P99us: 1, PerSecond: perSecond}}}
 	}
 	got = roundPairs([]*runResult{burst("echows", 3e6), burst("upstream", 2e6)}, "echows", "local", 5000)
-	if want := "deliveries per s median 1.50 (1.50–1.50), at or above upstream in 1 of 1"; !strings.Contains(got, want) || !strings.Contains(got, "(1 pairs of neighbouring bursts)") {
+	if want := "deliveries per s median 1.50 (1.50–1.50), at or above upstream in 1 of 1"; !strings.Contains(got, want) || !strings.Contains(got, "(up to 1 pairs of bursts run in turn)") {
 		t.Errorf("roundPairs of bursts = %q, want %q", got, want)
 	}
 	if got := roundPairs(results[4:], "echows", "steady", 1000); got != "" {
