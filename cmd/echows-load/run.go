@@ -21,7 +21,6 @@ type setup struct {
 	rep     int
 	redisC  *child
 	a, b    *child // b is the server under test; a, in redis and steady-redis, the one the messages enter through
-	sender  *child // a when there is one, b otherwise
 	base    string // b's control endpoint
 	p       *pool  // b's clients
 	live    int64  // of them connected
@@ -137,8 +136,7 @@ func runInterleaved(o options, targets [][2]string, scen string, n, rep int) ([]
 			results = append(results, s.r)
 		}
 		for _, t := range targets[len(runs):] {
-			results = append(results, &runResult{Target: t[0], Routing: t[1], Scenario: scen, Clients: n, Rep: rep,
-				Started: time.Now().UTC().Format(time.RFC3339)})
+			results = append(results, blankResult(t[0], t[1], scen, n, rep))
 		}
 		for _, r := range results {
 			r.Error = err.Error()
@@ -178,9 +176,15 @@ func runInterleaved(o options, targets [][2]string, scen string, n, rep int) ([]
 	return results, nil
 }
 
+// blankResult is a run's result before anything is measured.
+func blankResult(target, routing, scen string, n, rep int) *runResult {
+	return &runResult{Target: target, Routing: routing, Scenario: scen, Clients: n, Rep: rep, Started: time.Now().UTC().Format(time.RFC3339)}
+}
+
+// newRunResult starts a run's result: the machine's load before it, logged.
 func newRunResult(target, routing, scen string, n, rep int) *runResult {
-	r := &runResult{Target: target, Routing: routing, Scenario: scen, Clients: n, Rep: rep, Started: time.Now().UTC().Format(time.RFC3339),
-		LoadBefore: loadAvg(), BusyBefore: machineBusy(time.Second)}
+	r := blankResult(target, routing, scen, n, rep)
+	r.LoadBefore, r.BusyBefore = loadAvg(), machineBusy(time.Second)
 	logf("== %s %s, %d clients, rep %d (load %.2f, others use %.2f cores)", label(target, routing), scen, n, rep+1, r.LoadBefore, r.BusyBefore)
 	return r
 }
@@ -238,12 +242,10 @@ func setUp(o options, target, routing, scen string, n, rep int) (*setup, error) 
 	if s.b, err = start(o.serverCPUs, cross); err != nil {
 		return s, err
 	}
-	s.sender = s.b
 	if cross {
 		if s.a, err = start(o.clientCPUs, true); err != nil {
 			return s, err
 		}
-		s.sender = s.a
 	}
 	time.Sleep(time.Second)
 	s.base = fmt.Sprintf("http://127.0.0.1:%d", s.b.port)
@@ -326,11 +328,10 @@ type bursts struct {
 }
 
 func (s *setup) startBursts() *bursts {
-	b := &bursts{s: s, sendBase: fmt.Sprintf("http://127.0.0.1:%d", s.sender.port), mode: "room"}
-	if s.scen == "redis" {
-		b.mode = "send"
+	if s.a != nil { // redis: A sends
+		return &bursts{s: s, sendBase: fmt.Sprintf("http://127.0.0.1:%d", s.a.port), mode: "send"}
 	}
-	return b
+	return &bursts{s: s, sendBase: s.base, mode: "room"}
 }
 
 func (b *bursts) close() {}
